@@ -1,0 +1,82 @@
+"""The Python API: build from a config or preset, learn, evaluate, save, load, deploy.
+
+    from rl2 import RL2
+    model = RL2("bandit-n10-k5", total_steps=500_000)
+    model.learn()
+    print(model.evaluate(trials=1000).summary())
+    model.save("bandit.pt")
+    agent = RL2.load("bandit.pt").agent()
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from rl2.agent import Agent
+from rl2.checkpoint import list_checkpoints, load_checkpoint, load_latest, write_checkpoint
+from rl2.config import Config
+from rl2.device import resolve_device
+from rl2.evaluate import EvalResult, evaluate
+from rl2.learner import IterationResult, Learner
+from rl2.presets import DEFAULT_PRESET, preset_config
+
+
+class RL2:
+    """An RL² agent and its meta-training state."""
+
+    def __init__(self, config: Config | str = DEFAULT_PRESET, device: str | None = None, **overrides: Any) -> None:
+        if isinstance(config, str):
+            config = preset_config(config, **overrides)
+        elif overrides:
+            config = config.replace(**overrides)
+        if device is not None:
+            config = config.replace(device=device)
+        self.config = config.validated()
+        self.learner = Learner(self.config, resolve_device(self.config.run.device))
+
+    @property
+    def policy(self):
+        return self.learner.policy
+
+    def learn(self, total_steps: int | None = None,
+              callback: Callable[[IterationResult], None] | None = None) -> "RL2":
+        """Meta-trains for `total_steps` more env steps (default: until the config's total_steps)."""
+        stop = self.learner.env_steps + total_steps if total_steps is not None else self.config.run.total_steps
+        while self.learner.env_steps < stop:
+            result = self.learner.iterate()
+            if callback is not None:
+                callback(result)
+        return self
+
+    def evaluate(self, trials: int = 1000, seed: int | None = None, greedy: bool = False) -> EvalResult:
+        """Frozen weights on fresh held-out tasks: returns per trial and per episode index."""
+        seed = self.config.run.eval_seed if seed is None else seed
+        return evaluate(self.policy, self.config.task, trials, seed, greedy=greedy)
+
+    def agent(self, greedy: bool = False, seed: int = 0) -> Agent:
+        """A step-by-step agent for deployment in the user's own loop."""
+        return Agent(self.policy, greedy=greedy, seed=seed)
+
+    def save(self, path: str | Path) -> Path:
+        """Writes a checkpoint (weights, optimizer, generators, counters, config) to a file."""
+        from rl2.train import checkpoint_state  # the one definition of a checkpoint's contents
+
+        return write_checkpoint(Path(path), checkpoint_state(self.learner))
+
+    @classmethod
+    def load(cls, path: str | Path, device: str | None = None) -> "RL2":
+        """Loads a checkpoint file, or the newest valid checkpoint of a run directory."""
+        path = Path(path)
+        if path.is_dir():
+            ckpt_dir = path / "checkpoints" if list_checkpoints(path / "checkpoints") else path
+            _, state = load_latest(ckpt_dir)
+        else:
+            state = load_checkpoint(path)
+        config = Config.from_dict(state["config"])
+        model = cls(config, device=device)
+        model.learner.load_state_dict(state["learner"])
+        return model
+
+
+__all__ = ["RL2"]

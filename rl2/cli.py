@@ -1,0 +1,165 @@
+"""The `rl2` command: train | eval | presets.
+
+Every config field is a flag (``--hidden 128``, ``--steps-per-update 2400``) whose help is the
+field's documentation. Bad input ends with one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Sequence
+
+from rl2.checkpoint import CheckpointError
+from rl2.config import ConfigError, all_fields, describe_bounds
+from rl2.device import resolve_device
+from rl2.presets import DEFAULT_PRESET, PRESETS, preset_config
+
+EXIT_BAD_INPUT = 2
+
+
+class UsageError(Exception):
+    """Bad command-line input (reported in one line, exit 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports errors in one line instead of usage + message, so they read like the rest."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per config field; unset flags stay None so the preset's value is kept."""
+    for name, (group, f) in all_fields().items():
+        kind = {"int": int, "float": float, "bool": _parse_bool, "str": str}[f.type]
+        parser.add_argument(
+            "--" + name.replace("_", "-"), dest=name, type=kind, default=None, metavar=f.type.upper(),
+            help=f"{f.metadata['doc']} [{group}; {describe_bounds(f)}; default {f.default}]",
+        )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="rl2", description="RL²: meta-train recurrent agents that learn to learn.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    train = sub.add_parser("train", help="meta-train an agent (default preset: %s)" % DEFAULT_PRESET)
+    train.add_argument("preset", nargs="?", default=None, help=f"preset name (see `rl2 presets`; default {DEFAULT_PRESET})")
+    train.add_argument("--run-dir", type=Path, default=None, help="run directory (default runs/PRESET-TIMESTAMP)")
+    train.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR", help="continue a run from its newest checkpoint")
+    train.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_config_flags(train)
+
+    ev = sub.add_parser("eval", help="evaluate a trained run on fresh held-out tasks")
+    ev.add_argument("run_dir", type=Path, help="run directory or checkpoint file")
+    ev.add_argument("--trials", type=int, default=1000, help="held-out trials (default 1000)")
+    ev.add_argument("--seed", type=int, default=None, help="seed of the held-out tasks (default: the run's eval_seed)")
+    ev.add_argument("--greedy", action="store_true", help="take the most likely action instead of sampling")
+    ev.add_argument("--output", type=Path, default=None, help="JSON file for the results (default RUN_DIR/eval.json)")
+
+    sub.add_parser("presets", help="list the presets")
+    return parser
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    return {name: getattr(args, name) for name in all_fields() if getattr(args, name) is not None}
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from rl2.train import format_eval, load_run_config, train
+
+    overrides = _overrides(args)
+    if args.resume is not None:
+        if args.preset is not None or args.run_dir is not None:
+            raise UsageError("rl2 train: --resume takes the run's own config: give no preset or --run-dir with it")
+        run_dir = args.resume
+        config = load_run_config(run_dir)
+        differing = {k: v for k, v in overrides.items() if _field_value(config, k) != v}
+        if differing:
+            name, value = next(iter(differing.items()))
+            raise UsageError(f"rl2 train: cannot resume {run_dir} with a different config: "
+                             f"{name} is {_field_value(config, name)!r} there, {value!r} asked")
+    else:
+        preset = args.preset or DEFAULT_PRESET
+        config = preset_config(preset, **overrides)
+        run_dir = args.run_dir or Path("runs") / f"{preset}-{datetime.now():%Y%m%d-%H%M%S}"
+    resolve_device(config.run.device)  # refuse an unusable device before anything is written
+    print(f"run directory: {run_dir}")
+    _, result = train(config, run_dir, resume=args.resume is not None, overwrite=args.overwrite,
+                      progress=not args.no_progress)
+    print(f"evaluation on held-out tasks ({run_dir / 'eval.json'}):")
+    print(format_eval(result.summary()))
+    return 0
+
+
+def _field_value(config, name: str) -> Any:
+    group, _ = all_fields()[name]
+    return getattr(getattr(config, group), name)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from rl2.api import RL2
+    from rl2.train import format_eval
+
+    if args.trials < 1:
+        raise UsageError(f"rl2 eval: --trials must be >= 1, got {args.trials}")
+    if not args.run_dir.exists():
+        raise UsageError(f"rl2 eval: {args.run_dir} does not exist")
+    model = RL2.load(args.run_dir)
+    summary = model.evaluate(trials=args.trials, seed=args.seed, greedy=args.greedy).summary()
+    output = args.output or (args.run_dir / "eval.json" if args.run_dir.is_dir() else args.run_dir.with_suffix(".eval.json"))
+    output.write_text(json.dumps(summary, indent=2) + "\n")
+    print(format_eval(summary))
+    print(f"written to {output}")
+    return 0
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    for name, fields in PRESETS.items():
+        marker = " (default)" if name == DEFAULT_PRESET else ""
+        print(f"{name}{marker}: " + ", ".join(f"{k}={v}" for k, v in fields.items()))
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "eval": cmd_eval, "presets": cmd_presets}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from rl2.train import Interrupted, RunDirError, TrainingFault
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return EXIT_BAD_INPUT
+        return COMMANDS[args.command](args)
+    except (UsageError, ConfigError, CheckpointError, RunDirError) as e:
+        print(f"rl2: error: {e}" if not str(e).startswith("rl2") else f"{e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except TrainingFault as e:
+        print(f"rl2: training stopped: {e}", file=sys.stderr)
+        return 1
+    except Interrupted as e:
+        print(f"\nrl2: interrupted by {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("\nrl2: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,231 @@
+"""Run configuration: frozen dataclasses, one per concern, with validation and JSON round-trips.
+
+Every field carries its one-line documentation and its allowed range in its metadata, so the CLI's
+``--help``, the validation messages and the docs come from one place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A configuration value is out of range or inconsistent (shown to the user as one line)."""
+
+
+def opt(default: Any, doc: str, **bounds: Any) -> Any:
+    """A dataclass field with its documentation and bounds.
+
+    bounds: ``choices`` (allowed values), ``ge``/``gt`` (lower bound, inclusive/exclusive),
+    ``le``/``lt`` (upper bound, inclusive/exclusive).
+    """
+    return field(default=default, metadata={"doc": doc, **bounds})
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    """Which task distribution the agent is meta-trained on."""
+
+    family: str = opt("bandit", "task family", choices=("bandit", "mdp"))
+    n: int = opt(10, "episodes per trial (pulls per trial for bandits)", ge=1)
+    k: int = opt(5, "bandit: number of arms", ge=2)
+    states: int = opt(10, "mdp: number of states", ge=1)
+    actions: int = opt(5, "mdp: number of actions", ge=2)
+    horizon: int = opt(10, "mdp: steps per episode", ge=1)
+
+    @property
+    def num_actions(self) -> int:
+        return self.k if self.family == "bandit" else self.actions
+
+    @property
+    def episode_length(self) -> int:
+        return 1 if self.family == "bandit" else self.horizon
+
+    @property
+    def trial_length(self) -> int:
+        """Env steps in one trial: n episodes of fixed length."""
+        return self.n * self.episode_length
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    """The recurrent actor-critic."""
+
+    rnn: str = opt("gru", "recurrent core", choices=("gru", "lstm"))
+    hidden: int = opt(256, "recurrent state size", ge=1)
+
+
+@dataclass(frozen=True)
+class PPOConfig:
+    """The meta-training optimizer (the slow, outer RL)."""
+
+    steps_per_update: int = opt(24_000, "env steps collected per update (a multiple of the trial length)", ge=1)
+    minibatches: int = opt(4, "minibatches per epoch (each a set of whole trials)", ge=1)
+    epochs: int = opt(8, "passes over each batch", ge=1)
+    lr: float = opt(1e-3, "Adam learning rate", gt=0.0, le=1.0)
+    anneal_lr: bool = opt(True, "decay the learning rate linearly to 10% over the run")
+    gamma: float = opt(0.99, "discount factor of the trial return", gt=0.0, le=1.0)
+    lam: float = opt(0.3, "GAE lambda", ge=0.0, le=1.0)
+    clip: float = opt(0.2, "PPO ratio clip range", gt=0.0, lt=1.0)
+    ent_coef: float = opt(0.01, "entropy bonus at the start of training", ge=0.0)
+    ent_coef_final: float = opt(0.0, "entropy bonus at the end of training (linear schedule)", ge=0.0)
+    vf_coef: float = opt(0.5, "value loss weight", ge=0.0)
+    max_grad_norm: float = opt(0.5, "gradient norm clip", gt=0.0)
+    norm_adv: bool = opt(True, "normalize advantages per minibatch")
+    target_kl: float = opt(0.0, "stop an update's epochs early past this approx KL (0 = never)", ge=0.0)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Where and how long a run goes."""
+
+    total_steps: int = opt(2_000_000, "env steps of meta-training", ge=1)
+    seed: int = opt(0, "seed of the training tasks, rollouts and weights", ge=0)
+    eval_seed: int = opt(1_000_003, "seed of the held-out evaluation tasks", ge=0)
+    eval_trials: int = opt(1000, "held-out trials evaluated at the end of training", ge=1)
+    device: str = opt("auto", "torch device", choices=("auto", "cpu", "cuda"))
+    threads: int = opt(0, "CPU threads for torch (0 = torch's default)", ge=0)
+    checkpoint_every: int = opt(10, "updates between checkpoints", ge=1)
+    keep_checkpoints: int = opt(3, "checkpoints kept on disk", ge=1)
+
+
+GROUPS: dict[str, type] = {"task": TaskConfig, "policy": PolicyConfig, "ppo": PPOConfig, "run": RunConfig}
+
+
+@dataclass(frozen=True)
+class Config:
+    """A whole run: task distribution, policy, optimizer and run settings."""
+
+    task: TaskConfig = field(default_factory=TaskConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    ppo: PPOConfig = field(default_factory=PPOConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+    @property
+    def trials_per_update(self) -> int:
+        return self.ppo.steps_per_update // self.task.trial_length
+
+    @property
+    def trials_per_minibatch(self) -> int:
+        return self.trials_per_update // self.ppo.minibatches
+
+    @property
+    def num_updates(self) -> int:
+        return max(1, math.ceil(self.run.total_steps / self.ppo.steps_per_update))
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Config":
+        unknown = set(data) - set(GROUPS)
+        if unknown:
+            raise ConfigError(f"unknown config section(s): {', '.join(sorted(unknown))}")
+        groups = {}
+        for name, group_cls in GROUPS.items():
+            values = data.get(name, {})
+            names = {f.name for f in dataclasses.fields(group_cls)}
+            bad = set(values) - names
+            if bad:
+                raise ConfigError(f"unknown field(s) in '{name}': {', '.join(sorted(bad))}")
+            groups[name] = group_cls(**values)
+        return cls(**groups).validated()
+
+    @classmethod
+    def from_json(cls, text: str) -> "Config":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"config is not valid JSON: {e}") from None
+        if not isinstance(data, dict):
+            raise ConfigError("config JSON must be an object")
+        return cls.from_dict(data)
+
+    def replace(self, **overrides: Any) -> "Config":
+        """A copy with fields overridden by their (unique) names, e.g. ``replace(hidden=64, n=100)``."""
+        by_group: dict[str, dict[str, Any]] = {}
+        for key, value in overrides.items():
+            group = field_group(key)
+            by_group.setdefault(group, {})[key] = value
+        return Config(**{
+            name: dataclasses.replace(getattr(self, name), **by_group.get(name, {})) for name in GROUPS
+        }).validated()
+
+    def validated(self) -> "Config":
+        """Checks every field against its bounds and the fields against each other; returns self."""
+        for group_name in GROUPS:
+            group = getattr(self, group_name)
+            for f in dataclasses.fields(group):
+                _check_field(f, getattr(group, f.name))
+        trial = self.task.trial_length
+        if self.ppo.steps_per_update % trial:
+            raise ConfigError(
+                f"steps_per_update must be a multiple of the trial length {trial} "
+                f"(n={self.task.n} episodes x {self.task.episode_length} steps), got {self.ppo.steps_per_update}"
+            )
+        if self.trials_per_update % self.ppo.minibatches:
+            raise ConfigError(
+                f"minibatches must divide the {self.trials_per_update} trials per update, got {self.ppo.minibatches}"
+            )
+        return self
+
+
+def all_fields() -> dict[str, tuple[str, dataclasses.Field]]:
+    """Every config field by name -> (group name, field); names are unique across groups."""
+    out: dict[str, tuple[str, dataclasses.Field]] = {}
+    for group_name, group_cls in GROUPS.items():
+        for f in dataclasses.fields(group_cls):
+            assert f.name not in out, f"duplicate config field name {f.name}"
+            out[f.name] = (group_name, f)
+    return out
+
+
+def field_group(name: str) -> str:
+    fields = all_fields()
+    if name not in fields:
+        raise ConfigError(f"unknown config field '{name}'")
+    return fields[name][0]
+
+
+def describe_bounds(f: dataclasses.Field) -> str:
+    """The allowed range of a field in words, e.g. 'in (0, 1]' or 'one of gru, lstm'."""
+    m = f.metadata
+    if "choices" in m:
+        return "one of " + ", ".join(m["choices"])
+    if f.type in ("bool", bool):
+        return "true or false"
+    lo = "(" + str(m["gt"]) if "gt" in m else "[" + str(m["ge"]) if "ge" in m else "(-inf"
+    hi = str(m["lt"]) + ")" if "lt" in m else str(m["le"]) + "]" if "le" in m else "inf)"
+    if hi == "inf)" and lo.startswith("["):
+        return f">= {m['ge']}"
+    if hi == "inf)" and lo.startswith("("):
+        return f"> {m['gt']}" if "gt" in m else "any number"
+    return f"in {lo}, {hi}"
+
+
+def _check_field(f: dataclasses.Field, value: Any) -> None:
+    m = f.metadata
+    expected = {"int": int, "float": float, "bool": bool, "str": str}[f.type if isinstance(f.type, str) else f.type.__name__]
+    ok_type = isinstance(value, expected) and not (expected is not bool and isinstance(value, bool))
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        ok_type = True
+    if not ok_type:
+        raise ConfigError(f"{f.name} must be {expected.__name__} ({describe_bounds(f)}), got {value!r}")
+    if expected is float and not math.isfinite(value):
+        raise ConfigError(f"{f.name} must be a finite number {describe_bounds(f)}, got {value!r}")
+    bad = (
+        ("choices" in m and value not in m["choices"])
+        or ("ge" in m and value < m["ge"])
+        or ("gt" in m and value <= m["gt"])
+        or ("le" in m and value > m["le"])
+        or ("lt" in m and value >= m["lt"])
+    )
+    if bad:
+        raise ConfigError(f"{f.name} must be {describe_bounds(f)}, got {value!r}")

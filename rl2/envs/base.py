@@ -1,0 +1,38 @@
+"""The interface every batched trial env speaks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import torch
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What one step of B tasks returns; every tensor has the batch as its first dim."""
+
+    obs: torch.Tensor  # [B, obs_dim] observation after the step (the next episode's first one after an end)
+    reward: torch.Tensor  # [B] float
+    terminated: torch.Tensor  # [B] bool: the episode ended by the task's own rule
+    truncated: torch.Tensor  # [B] bool: the episode was cut by a time limit outside the task
+
+    @property
+    def episode_done(self) -> torch.Tensor:
+        return self.terminated | self.truncated
+
+
+class TrialEnv(Protocol):
+    """B tasks stepped at once. Episodes have a fixed length, so every trial has the same length."""
+
+    obs_dim: int
+    num_actions: int
+    episode_length: int
+
+    def reset(self, tasks: Any) -> torch.Tensor:
+        """Starts the first episode on each task; returns the observation [B, obs_dim]."""
+        ...
+
+    def step(self, actions: torch.Tensor, generator: torch.Generator) -> StepResult:
+        """Applies actions [B] (long) and draws stochastic outcomes from the generator."""
+        ...

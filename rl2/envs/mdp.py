@@ -1,0 +1,51 @@
+"""Batched tabular MDP env: fixed-horizon episodes from state 0, one-hot state observations."""
+
+from __future__ import annotations
+
+import torch
+
+from rl2.envs.base import StepResult
+from rl2.tasks.mdp import MDPTasks
+
+
+class MDPEnv:
+    """Steps B random MDPs at once.
+
+    The horizon is part of the task (the finite-horizon MDP of the paper, known to every
+    baseline), so an episode's end is reported as ``terminated``, not ``truncated``.
+    """
+
+    def __init__(self, states: int, actions: int, horizon: int) -> None:
+        self.num_states = states
+        self.num_actions = actions
+        self.episode_length = horizon
+        self.obs_dim = states
+        self.tasks: MDPTasks | None = None
+
+    def reset(self, tasks: MDPTasks) -> torch.Tensor:
+        self.tasks = tasks
+        device = tasks.transitions.device
+        self._rows = torch.arange(tasks.batch, device=device)
+        self._eye = torch.eye(self.num_states, device=device)
+        self.state = torch.zeros(tasks.batch, dtype=torch.long, device=device)
+        self.t = 0  # step inside the episode; the same for every task since episodes have one length
+        return self._eye[self.state]
+
+    def step(self, actions: torch.Tensor, generator: torch.Generator) -> StepResult:
+        assert self.tasks is not None, "reset the env with tasks first"
+        rows, s = self._rows, self.state
+        mean = self.tasks.mean_rewards[rows, s, actions]  # [B]
+        reward = mean + torch.randn(mean.shape, generator=generator, device=mean.device)
+        # Sample s' by inverse CDF: the number of cumulative probabilities below a uniform draw.
+        cdf = self.tasks.transitions[rows, s, actions].cumsum(-1)  # [B, S]
+        u = torch.rand(mean.shape[0], 1, generator=generator, device=mean.device)
+        next_state = (cdf < u).sum(-1).clamp_(max=self.num_states - 1)
+        self.t += 1
+        done = self.t == self.episode_length
+        if done:
+            self.t = 0
+            next_state = torch.zeros_like(next_state)
+        self.state = next_state
+        terminated = torch.full_like(s, done, dtype=torch.bool)
+        return StepResult(obs=self._eye[next_state], reward=reward, terminated=terminated,
+                          truncated=torch.zeros_like(terminated))

@@ -1,0 +1,117 @@
+"""The meta-learner's state and one meta-training iteration: sample tasks, collect trials, PPO update.
+
+No files, clocks or printing here (that is ``train.py``): a Learner can be driven by the CLI, the
+Python API or a test alike, and its whole state round-trips through ``state_dict``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+
+from rl2.config import Config
+from rl2.envs import make_env, make_task_distribution
+from rl2.policy import RecurrentActorCritic
+from rl2.ppo import UpdateStats, ppo_update
+from rl2.rollout import Rollout, collect_trials
+
+
+def build_policy(config: Config, device: torch.device | str = "cpu") -> RecurrentActorCritic:
+    """The actor-critic a config describes, on a device."""
+    env = make_env(config.task)
+    return RecurrentActorCritic(env.obs_dim, env.num_actions, config.policy.rnn, config.policy.hidden).to(device)
+
+
+@dataclass(frozen=True)
+class IterationResult:
+    """What one meta-training iteration measured."""
+
+    update: int
+    env_steps: int
+    trial_return: float  # mean undiscounted return of the trials collected
+    episode_returns: list[float]  # mean return of each episode index inside the trial
+    lr: float
+    ent_coef: float
+    stats: UpdateStats
+
+    def metrics(self) -> dict[str, float]:
+        """Flat metric names as logged (TensorBoard tags and CSV columns)."""
+        out = {
+            "charts/trial_return": self.trial_return,
+            "charts/lr": self.lr,
+            "charts/ent_coef": self.ent_coef,
+            "charts/explained_variance": self.stats.explained_variance,
+        }
+        for name, value in asdict(self.stats).items():
+            if name != "explained_variance":
+                out[f"losses/{name.removesuffix('_loss')}"] = float(value)
+        return out
+
+
+class Learner:
+    """Policy, optimizer, random generators and counters of one meta-training run."""
+
+    def __init__(self, config: Config, device: torch.device | str = "cpu") -> None:
+        self.config = config
+        self.device = torch.device(device)
+        torch.manual_seed(config.run.seed)  # only weight initialization reads the global RNG
+        self.policy = build_policy(config, self.device)
+        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=config.ppo.lr, eps=1e-5)
+        self.tasks = make_task_distribution(config.task)
+        self.env = make_env(config.task)
+        # Training tasks and rollout noise have their own streams; evaluation tasks use eval_seed.
+        self.task_generator = torch.Generator(self.device).manual_seed(config.run.seed)
+        self.rollout_generator = torch.Generator(self.device).manual_seed(config.run.seed + 1)
+        self.update = 0
+        self.env_steps = 0
+
+    def progress(self) -> float:
+        """Fraction of the configured run done, in [0, 1]: drives the lr and entropy schedules."""
+        return min(1.0, self.update / self.config.num_updates)
+
+    def schedules(self) -> tuple[float, float]:
+        """(learning rate, entropy coefficient) for the next update."""
+        ppo, p = self.config.ppo, self.progress()
+        lr = ppo.lr * (1.0 - 0.9 * p) if ppo.anneal_lr else ppo.lr
+        ent = ppo.ent_coef + (ppo.ent_coef_final - ppo.ent_coef) * p
+        return lr, ent
+
+    def collect(self) -> Rollout:
+        """One trial on each of a batch of freshly sampled training tasks."""
+        tasks = self.tasks.sample(self.config.trials_per_update, self.task_generator)
+        return collect_trials(self.env, self.policy, tasks, self.config.task.trial_length, self.rollout_generator)
+
+    def iterate(self) -> IterationResult:
+        """One meta-training iteration: collect a batch of trials, then update the weights on it."""
+        lr, ent_coef = self.schedules()
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        rollout = self.collect()
+        stats = ppo_update(self.policy, self.optimizer, rollout, self.config.ppo, self.config.ppo.minibatches,
+                           ent_coef, self.rollout_generator)
+        self.update += 1
+        self.env_steps += rollout.steps
+        per_episode = rollout.episode_returns(self.config.task.n).mean(0)
+        return IterationResult(
+            update=self.update, env_steps=self.env_steps, trial_return=float(rollout.rewards.sum(0).mean()),
+            episode_returns=per_episode.tolist(), lr=lr, ent_coef=ent_coef, stats=stats,
+        )
+
+    def state_dict(self) -> dict:
+        return {
+            "policy": self.policy.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "task_generator": self.task_generator.get_state(),
+            "rollout_generator": self.rollout_generator.get_state(),
+            "update": self.update,
+            "env_steps": self.env_steps,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.policy.load_state_dict(state["policy"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.task_generator.set_state(state["task_generator"].cpu())
+        self.rollout_generator.set_state(state["rollout_generator"].cpu())
+        self.update = int(state["update"])
+        self.env_steps = int(state["env_steps"])

@@ -1,0 +1,131 @@
+"""PPO over whole trials: pure GAE and loss functions, and one update over a rollout."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from rl2.config import PPOConfig
+from rl2.policy import RecurrentActorCritic, categorical_stats
+from rl2.rollout import Rollout
+
+
+def gae(rewards: torch.Tensor, values: torch.Tensor, trial_end: torch.Tensor, gamma: float, lam: float,
+        bootstrap: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Generalized advantage estimates and λ-returns over [T, B].
+
+    Returns run across episode boundaries inside a trial (RL²'s objective is the whole trial's
+    return) and are cut only where ``trial_end`` is set: there the next value is 0. At the last
+    row, if it is not a trial end, ``bootstrap`` [B] (default 0) is the next state's value.
+
+        δ_t = r_t + γ V_{t+1} (1 - end_t) - V_t
+        A_t = δ_t + γ λ (1 - end_t) A_{t+1}
+    """
+    T = rewards.shape[0]
+    advantages = torch.empty_like(rewards)
+    next_value = torch.zeros_like(rewards[0]) if bootstrap is None else bootstrap
+    next_adv = torch.zeros_like(rewards[0])
+    for t in range(T - 1, -1, -1):
+        carry = (~trial_end[t]).to(rewards.dtype)
+        delta = rewards[t] + gamma * next_value * carry - values[t]
+        next_adv = delta + gamma * lam * carry * next_adv
+        advantages[t] = next_adv
+        next_value = values[t]
+    return advantages, advantages + values
+
+
+@dataclass(frozen=True)
+class LossTerms:
+    """The pieces of the PPO objective for one minibatch (each a scalar tensor)."""
+
+    loss: torch.Tensor
+    policy: torch.Tensor
+    value: torch.Tensor
+    entropy: torch.Tensor
+    approx_kl: torch.Tensor
+    clipfrac: torch.Tensor
+
+
+def ppo_loss(logp: torch.Tensor, old_logp: torch.Tensor, advantages: torch.Tensor, value_error: torch.Tensor,
+             entropy: torch.Tensor, clip: float, vf_coef: float, ent_coef: float) -> LossTerms:
+    """Clipped surrogate + value loss - entropy bonus (all inputs elementwise, any shape).
+
+    value_error is the prediction error already in normalized units (see ``ValueNormalizer``).
+    """
+    log_ratio = logp - old_logp
+    ratio = log_ratio.exp()
+    surrogate = torch.minimum(ratio * advantages, ratio.clamp(1 - clip, 1 + clip) * advantages)
+    policy_loss = -surrogate.mean()
+    value_loss = 0.5 * value_error.pow(2).mean()
+    ent = entropy.mean()
+    with torch.no_grad():
+        approx_kl = ((ratio - 1) - log_ratio).mean()  # the low-variance k3 estimator of KL(old || new)
+        clipfrac = ((ratio - 1).abs() > clip).float().mean()
+    loss = policy_loss + vf_coef * value_loss - ent_coef * ent
+    return LossTerms(loss, policy_loss, value_loss, ent, approx_kl, clipfrac)
+
+
+def explained_variance(predicted: torch.Tensor, target: torch.Tensor) -> float:
+    """1 - Var[target - predicted] / Var[target]: 1 is perfect, 0 no better than a constant."""
+    var = target.var()
+    return float("nan") if var == 0 else float(1 - (target - predicted).var() / var)
+
+
+@dataclass(frozen=True)
+class UpdateStats:
+    """Averages over the minibatches of one update."""
+
+    policy_loss: float
+    value_loss: float
+    entropy: float
+    approx_kl: float
+    clipfrac: float
+    explained_variance: float
+    epochs: int
+
+
+def ppo_update(policy: RecurrentActorCritic, optimizer: torch.optim.Optimizer, rollout: Rollout,
+               cfg: PPOConfig, minibatches: int, ent_coef: float, generator: torch.Generator) -> UpdateStats:
+    """Several epochs of minibatch PPO on one rollout; minibatches are sets of whole trial columns."""
+    advantages, returns = gae(rollout.rewards, rollout.values, rollout.trial_end, cfg.gamma, cfg.lam)
+    policy.value_norm.update(returns, policy.value_head)
+    B = rollout.rewards.shape[1]
+    per_mb = B // minibatches
+    state0 = policy.initial_state(per_mb, rollout.inputs.device)
+    sums: dict[str, float] = {}
+    count, epochs_done = 0, 0
+    for _ in range(cfg.epochs):
+        order = torch.randperm(B, generator=generator, device=generator.device).to(rollout.inputs.device)
+        kls = []
+        for i in range(minibatches):
+            cols = order[i * per_mb : (i + 1) * per_mb]
+            logits, values = policy.unroll(rollout.inputs[:, cols], state0)  # [T, mb, A], [T, mb]
+            logp, entropy = categorical_stats(logits, rollout.actions[:, cols])
+            adv = advantages[:, cols]
+            if cfg.norm_adv:
+                adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+            value_error = (values - returns[:, cols]) / policy.value_norm.std
+            terms = ppo_loss(logp, rollout.logprobs[:, cols], adv, value_error, entropy,
+                             cfg.clip, cfg.vf_coef, ent_coef)
+            optimizer.zero_grad(set_to_none=True)
+            terms.loss.backward()
+            nn.utils.clip_grad_norm_(policy.parameters(), cfg.max_grad_norm)
+            optimizer.step()
+            for name in ("policy", "value", "entropy", "approx_kl", "clipfrac", "loss"):
+                sums[name] = sums.get(name, 0.0) + float(getattr(terms, name).detach())
+            kls.append(float(terms.approx_kl))
+            count += 1
+        epochs_done += 1
+        if cfg.target_kl > 0 and sum(kls) / len(kls) > cfg.target_kl:
+            break
+    return UpdateStats(
+        policy_loss=sums["policy"] / count,
+        value_loss=sums["value"] / count,
+        entropy=sums["entropy"] / count,
+        approx_kl=sums["approx_kl"] / count,
+        clipfrac=sums["clipfrac"] / count,
+        explained_variance=explained_variance(rollout.values, returns),
+        epochs=epochs_done,
+    )

@@ -1,0 +1,276 @@
+"""The meta-training loop with its side effects: run directory, logs, checkpoints, signals, progress.
+
+Run directory layout::
+
+    RUN_DIR/config.json        the resolved config
+    RUN_DIR/metrics.csv        one row per update
+    RUN_DIR/tb/                TensorBoard event files
+    RUN_DIR/checkpoints/       ckpt-XXXXXXXX.pt, the newest `keep_checkpoints`
+    RUN_DIR/eval.json          held-out evaluation at the end of training
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Callable, TextIO
+
+import torch
+
+from rl2.checkpoint import FORMAT_VERSION, CheckpointError, load_latest, save_checkpoint
+from rl2.config import Config, ConfigError
+from rl2.device import resolve_device
+from rl2.evaluate import EvalResult, evaluate
+from rl2.learner import IterationResult, Learner
+
+MIN_FREE_BYTES = 50 * 2**20  # a run writes a few MB of checkpoints and logs; refuse below this
+
+
+class RunDirError(ValueError):
+    """The run directory cannot be used as asked (exists, missing, unwritable, full)."""
+
+
+class TrainingFault(RuntimeError):
+    """Training produced a non-finite value; the last good checkpoint is kept."""
+
+
+class Interrupted(Exception):
+    """SIGINT/SIGTERM arrived; a checkpoint was saved. ``exit_code`` is 130 or 143."""
+
+    def __init__(self, exit_code: int, message: str) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def prepare_run_dir(run_dir: Path, config: Config, overwrite: bool) -> None:
+    """Creates a fresh run directory with its config, after checking it is writable with free space."""
+    if run_dir.exists() and any(run_dir.iterdir()):
+        if not overwrite:
+            raise RunDirError(f"run directory {run_dir} exists: pass --resume {run_dir} to continue it or --overwrite")
+        shutil.rmtree(run_dir)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise RunDirError(f"cannot create run directory {run_dir}: {e.strerror}") from None
+    check_writable(run_dir)
+    _atomic_write_text(run_dir / "config.json", config.to_json() + "\n")
+
+
+def check_writable(run_dir: Path) -> None:
+    """Fails now, not after an hour of training, when the run directory cannot take checkpoints."""
+    probe = run_dir / ".write-probe"
+    try:
+        with open(probe, "wb") as f:
+            f.write(b"\0" * 4096)
+            f.flush()
+            os.fsync(f.fileno())
+        probe.unlink()
+    except OSError as e:
+        raise RunDirError(f"run directory {run_dir} is not writable: {e.strerror}") from None
+    free = shutil.disk_usage(run_dir).free
+    if free < MIN_FREE_BYTES:
+        raise RunDirError(f"only {free // 2**20} MiB free under {run_dir}: need at least {MIN_FREE_BYTES // 2**20} MiB")
+
+
+def load_run_config(run_dir: Path) -> Config:
+    """The config stored in a run directory."""
+    path = run_dir / "config.json"
+    if not path.is_file():
+        raise RunDirError(f"{run_dir} is not an rl2 run directory (no config.json)")
+    return Config.from_json(path.read_text())
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+class MetricsLog:
+    """The CSV and TensorBoard logs of a run; on resume, rows past the checkpoint are dropped."""
+
+    def __init__(self, run_dir: Path, resume_update: int, tensorboard: bool = True) -> None:
+        self.path = run_dir / "metrics.csv"
+        self.columns: list[str] | None = None
+        if self.path.exists():
+            self._truncate_after(resume_update)
+        self.writer = None
+        if tensorboard:
+            from torch.utils.tensorboard import SummaryWriter  # imported lazily: slow to import
+
+            self.writer = SummaryWriter(str(run_dir / "tb"), purge_step=resume_update + 1 if resume_update else None)
+
+    def _truncate_after(self, update: int) -> None:
+        with open(self.path, newline="") as f:
+            rows = list(csv.DictReader(f))
+        if not rows:
+            return
+        self.columns = list(rows[0].keys())
+        kept = [r for r in rows if int(r["update"]) <= update]
+        tmp = self.path.with_name(".metrics.csv.tmp")
+        with open(tmp, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=self.columns)
+            w.writeheader()
+            w.writerows(kept)
+        os.replace(tmp, self.path)
+
+    def write(self, row: dict[str, float]) -> None:
+        if self.columns is None:
+            self.columns = list(row.keys())
+            with open(self.path, "w", newline="") as f:
+                csv.DictWriter(f, fieldnames=self.columns).writeheader()
+        with open(self.path, "a", newline="") as f:
+            csv.DictWriter(f, fieldnames=self.columns, extrasaction="ignore").writerow(row)
+        if self.writer is not None:
+            step = int(row["env_steps"])
+            for name, value in row.items():
+                if "/" in name:
+                    self.writer.add_scalar(name, value, step)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def metrics_row(result: IterationResult, elapsed: float, steps_per_s: float) -> dict[str, float]:
+    """One CSV row / TensorBoard step: counters, the learner's metrics and throughput."""
+    row: dict[str, float] = {"update": result.update, "env_steps": result.env_steps, "time_s": round(elapsed, 3)}
+    row.update(result.metrics())
+    for i in logged_episodes(len(result.episode_returns)):
+        row[f"charts/episode_{i}_return"] = result.episode_returns[i - 1]
+    row["perf/env_steps_per_s"] = steps_per_s
+    return row
+
+
+def logged_episodes(n: int, most: int = 10) -> list[int]:
+    """Episode indexes (1-based) given a column: all up to `most`, else `most` spread from 1 to n."""
+    if n <= most:
+        return list(range(1, n + 1))
+    return sorted({round(1 + i * (n - 1) / (most - 1)) for i in range(most)})
+
+
+def check_finite(learner: Learner, result: IterationResult) -> None:
+    """Raises TrainingFault naming the update and the first non-finite metric or parameter."""
+    for name, value in result.metrics().items():
+        if not math.isfinite(value) and name != "charts/explained_variance":
+            raise TrainingFault(f"update {result.update}: {name} is {value}; stopped, last good checkpoint kept")
+    for name, param in learner.policy.named_parameters():
+        if not bool(torch.isfinite(param).all()):
+            raise TrainingFault(f"update {result.update}: parameter {name} is not finite; stopped, last good checkpoint kept")
+
+
+class _SignalFlag:
+    """Turns SIGINT/SIGTERM into a flag that the loop checks between updates."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._old: dict[int, object] = {}
+
+    def __enter__(self) -> "_SignalFlag":
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.signum is not None:  # a second Ctrl-C: stop at once
+            raise KeyboardInterrupt
+        self.signum = signum
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+
+
+def checkpoint_state(learner: Learner) -> dict:
+    return {"format": FORMAT_VERSION, "config": learner.config.to_dict(), "learner": learner.state_dict()}
+
+
+def restore_learner(config: Config, state: dict, device: torch.device) -> Learner:
+    """A learner rebuilt from a checkpoint; refuses one written for another config."""
+    if state.get("config") != config.to_dict():
+        raise CheckpointError("checkpoint was written by a run with a different config or task family")
+    learner = Learner(config, device)
+    learner.load_state_dict(state["learner"])
+    return learner
+
+
+def train(config: Config, run_dir: Path, resume: bool = False, overwrite: bool = False,
+          progress: bool = True, out: TextIO = sys.stdout,
+          on_iteration: Callable[[IterationResult], None] | None = None) -> tuple[Learner, EvalResult]:
+    """Meta-trains into `run_dir` (fresh, or continued from its newest checkpoint), then evaluates."""
+    device = resolve_device(config.run.device)
+    if config.run.threads:
+        torch.set_num_threads(config.run.threads)
+    ckpt_dir = run_dir / "checkpoints"
+    if resume:
+        check_writable(run_dir)
+        path, state = load_latest(ckpt_dir)
+        learner = restore_learner(config, state, device)
+        print(f"resuming {run_dir} from {path.name} (update {learner.update}, {learner.env_steps:,} env steps)", file=out)
+    else:
+        prepare_run_dir(run_dir, config, overwrite)
+        learner = Learner(config, device)
+    log = MetricsLog(run_dir, learner.update)
+    bar = _progress_bar(config, learner, progress, out)
+    start, steps_at_start = time.perf_counter(), learner.env_steps
+    try:
+        with _SignalFlag() as flag:
+            while learner.update < config.num_updates:
+                result = learner.iterate()
+                check_finite(learner, result)
+                elapsed = time.perf_counter() - start
+                sps = (learner.env_steps - steps_at_start) / max(elapsed, 1e-9)
+                log.write(metrics_row(result, elapsed, sps))
+                if learner.update % config.run.checkpoint_every == 0 or learner.update == config.num_updates:
+                    save_checkpoint(ckpt_dir, learner.update, checkpoint_state(learner), config.run.keep_checkpoints)
+                if bar is not None:
+                    bar.update(result.env_steps - bar.n)
+                    bar.set_postfix(trial_return=f"{result.trial_return:.2f}", steps_per_s=f"{sps:,.0f}")
+                if on_iteration is not None:
+                    on_iteration(result)
+                if flag.signum is not None:
+                    _stop_on_signal(flag.signum, learner, ckpt_dir, run_dir, out)
+    finally:
+        if bar is not None:
+            bar.close()
+        log.close()
+    result = evaluate(learner.policy, config.task, config.run.eval_trials, config.run.eval_seed)
+    _atomic_write_text(run_dir / "eval.json", json.dumps(result.summary(), indent=2) + "\n")
+    return learner, result
+
+
+def _stop_on_signal(signum: int, learner: Learner, ckpt_dir: Path, run_dir: Path, out: TextIO) -> None:
+    path = save_checkpoint(ckpt_dir, learner.update, checkpoint_state(learner), learner.config.run.keep_checkpoints)
+    name = signal.Signals(signum).name
+    raise Interrupted(128 + signum, f"{name}: saved {path} (update {learner.update}); resume with: rl2 train --resume {run_dir}")
+
+
+def _progress_bar(config: Config, learner: Learner, enabled: bool, out: TextIO):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    total = config.num_updates * config.ppo.steps_per_update
+    return tqdm(total=total, initial=learner.env_steps, unit="step", unit_scale=True, file=out,
+                desc="meta-training", dynamic_ncols=True)
+
+
+def format_eval(summary: dict, max_episodes: int = 10) -> str:
+    """A human-readable evaluation summary (mean total reward ± 95% CI, returns per episode index)."""
+    lines = [f"mean total reward per trial: {summary['mean_trial_return']:.2f} ± {summary['ci95']:.2f} "
+             f"(95% CI, {summary['trials']} held-out trials)"]
+    means = summary["episode_return_mean"]
+    shown = ", ".join(f"{m:.2f}" for m in means[:max_episodes])
+    more = f", ... ({len(means)} episodes)" if len(means) > max_episodes else ""
+    lines.append(f"mean return per episode in the trial: {shown}{more}")
+    return "\n".join(lines)
+
+
+__all__ = ["ConfigError", "Interrupted", "RunDirError", "TrainingFault", "format_eval", "load_run_config", "train"]

@@ -1,0 +1,58 @@
+"""The Python API: build, learn, evaluate, save, load, and the streaming agent."""
+
+import pytest
+import torch
+
+from rl2 import RL2, Config, ConfigError, preset_config
+from rl2.envs import BanditEnv
+from rl2.tasks import BernoulliBandit
+
+
+def small(**kw):
+    return RL2("bandit-n10-k5", hidden=16, steps_per_update=200, total_steps=400, **kw)
+
+
+def test_learn_save_load_evaluate_roundtrip(tmp_path):
+    model = small()
+    seen = []
+    model.learn(callback=seen.append)
+    assert [r.update for r in seen] == [1, 2] and model.learner.env_steps == 400
+    path = model.save(tmp_path / "model.pt")
+    loaded = RL2.load(path)
+    assert loaded.config == model.config and loaded.learner.update == 2
+    for a, b in zip(model.policy.parameters(), loaded.policy.parameters()):
+        assert torch.equal(a, b)
+    r1, r2 = model.evaluate(trials=64, seed=3), loaded.evaluate(trials=64, seed=3)
+    assert torch.equal(r1.episode_returns, r2.episode_returns)
+    assert r1.episode_returns.shape == (64, 10)
+
+
+def test_streaming_agent_adapts_with_its_state_only():
+    model = small()
+    agent = model.agent(seed=1)
+    env = BanditEnv(k=5)
+    tasks = BernoulliBandit(5).sample(1, torch.Generator().manual_seed(0))
+    env.reset(tasks)
+    g = torch.Generator().manual_seed(0)
+    before = [p.clone() for p in model.policy.parameters()]
+    action, reward, done = agent.act(None), 0.0, False
+    for _ in range(10):
+        step = env.step(torch.tensor([action]), g)
+        action = agent.act(None, float(step.reward), bool(step.episode_done))
+        assert 0 <= action < 5
+    assert all(torch.equal(a, b) for a, b in zip(before, model.policy.parameters()))
+    state = agent.state.clone()
+    agent.reset()
+    assert agent.state.abs().sum() == 0 and state.abs().sum() > 0
+    with pytest.raises(ValueError):
+        agent.act([1.0, 2.0])
+
+
+def test_config_json_roundtrip_and_validation():
+    config = preset_config("mdp-n25", hidden=64)
+    assert Config.from_json(config.to_json()) == config
+    assert config.task.trial_length == 250 and config.trials_per_update == 96
+    with pytest.raises(ConfigError, match="gamma"):
+        config.replace(gamma=0.0)
+    with pytest.raises(ConfigError, match="unknown config field"):
+        config.replace(hiddden=3)

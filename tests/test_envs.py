@@ -1,0 +1,82 @@
+"""Task distributions and batched envs match the distributions the paper defines."""
+
+import torch
+
+from rl2.config import TaskConfig
+from rl2.envs import BanditEnv, MDPEnv, make_env, make_task_distribution
+from rl2.evaluate import sample_test_tasks
+from rl2.tasks import BernoulliBandit, TabularMDP
+
+
+def gen(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+def test_bandit_arm_probabilities_are_uniform():
+    probs = BernoulliBandit(k=5).sample(20_000, gen()).probs
+    assert probs.shape == (20_000, 5)
+    assert 0 <= probs.min() and probs.max() < 1
+    assert abs(probs.mean() - 0.5) < 0.01
+    assert abs(probs.var() - 1 / 12) < 0.003
+
+
+def test_bandit_rewards_are_bernoulli_with_the_arm_probability():
+    tasks = BernoulliBandit(k=3).sample(4, gen(1))
+    env = BanditEnv(k=3)
+    obs = env.reset(tasks)
+    assert obs.tolist() == [[1.0]] * 4  # bandits have no state: a constant observation
+    g = gen(2)
+    actions = torch.tensor([0, 1, 2, 0])
+    total = torch.zeros(4)
+    for _ in range(20_000):
+        step = env.step(actions, g)
+        total += step.reward
+        assert step.terminated.all() and not step.truncated.any()  # every pull is an episode
+    expected = tasks.probs[torch.arange(4), actions]
+    assert torch.allclose(total / 20_000, expected, atol=0.015)
+
+
+def test_mdp_transitions_are_flat_dirichlet_and_rewards_normal():
+    tasks = TabularMDP(states=10, actions=5).sample(2_000, gen())
+    P, R = tasks.transitions, tasks.mean_rewards
+    assert P.shape == (2_000, 10, 5, 10) and R.shape == (2_000, 10, 5)
+    assert torch.allclose(P.sum(-1), torch.ones(2_000, 10, 5), atol=1e-5)
+    S = 10  # a Dirichlet(1,...,1) marginal has mean 1/S and variance (S-1)/(S^2 (S+1))
+    assert abs(P.mean() - 1 / S) < 1e-3
+    assert abs(P.var() - (S - 1) / (S**2 * (S + 1))) < 3e-4
+    assert abs(R.mean() - 1.0) < 0.02 and abs(R.std() - 1.0) < 0.02
+
+
+def test_mdp_env_samples_next_states_and_noisy_rewards_from_the_task():
+    mdp = TabularMDP(states=3, actions=2)
+    tasks = mdp.sample(1, gen(3))
+    tasks = type(tasks)(tasks.transitions.expand(5_000, -1, -1, -1), tasks.mean_rewards.expand(5_000, -1, -1))
+    env = MDPEnv(states=3, actions=2, horizon=2)
+    obs = env.reset(tasks)
+    assert (obs.argmax(1) == 0).all()  # every episode starts in state 0
+    step = env.step(torch.ones(5_000, dtype=torch.long), gen(4))
+    next_state = step.obs.argmax(1)
+    freq = torch.bincount(next_state, minlength=3).float() / 5_000
+    assert torch.allclose(freq, tasks.transitions[0, 0, 1], atol=0.025)
+    noise = step.reward - tasks.mean_rewards[0, 0, 1]
+    assert abs(noise.mean()) < 0.05 and abs(noise.std() - 1.0) < 0.05
+    assert not step.terminated.any()
+    step = env.step(torch.zeros(5_000, dtype=torch.long), gen(5))
+    assert step.terminated.all()  # the horizon ends the episode ...
+    assert (step.obs.argmax(1) == 0).all()  # ... and the next one starts again in state 0
+
+
+def test_generators_make_tasks_reproducible_and_seeds_separate_train_from_test():
+    task = TaskConfig(family="mdp", n=2)
+    a = make_task_distribution(task).sample(8, gen(7)).mean_rewards
+    b = make_task_distribution(task).sample(8, gen(7)).mean_rewards
+    assert torch.equal(a, b)
+    train = make_task_distribution(TaskConfig()).sample(100, gen(0)).probs
+    test = sample_test_tasks(TaskConfig(), 100, seed=1_000_003, device="cpu").probs
+    assert not torch.isclose(train, test).any()
+
+
+def test_make_env_matches_family():
+    assert make_env(TaskConfig(family="bandit", k=7)).num_actions == 7
+    env = make_env(TaskConfig(family="mdp", states=4, actions=3, horizon=6))
+    assert (env.obs_dim, env.num_actions, env.episode_length) == (4, 3, 6)
