@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR", help="continue a run from its newest checkpoint")
     train.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument("--no-baselines", action="store_true", help="skip the comparison with classic baselines at the end")
     _add_config_flags(train)
 
     ev = sub.add_parser("eval", help="evaluate a trained run on fresh held-out tasks")
@@ -69,6 +70,21 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=None, help="seed of the held-out tasks (default: the run's eval_seed)")
     ev.add_argument("--greedy", action="store_true", help="take the most likely action instead of sampling")
     ev.add_argument("--output", type=Path, default=None, help="JSON file for the results (default RUN_DIR/eval.json)")
+
+    cmp = sub.add_parser("compare", help="classic baselines and trained runs on the same held-out tasks")
+    cmp.add_argument("family", choices=("bandit", "mdp"), help="task family")
+    cmp.add_argument("--n", type=int, default=None, help="episodes per trial (default 100 for bandits, 10 for MDPs)")
+    cmp.add_argument("--k", type=int, default=5, help="bandit arms (default 5)")
+    cmp.add_argument("--runs", type=Path, nargs="*", default=[], metavar="RUN_DIR", help="trained runs to include")
+    cmp.add_argument("--tasks", type=int, default=1000, help="held-out tasks (default 1000)")
+    cmp.add_argument("--seed", type=int, default=1_000_003, help="seed of the held-out tasks")
+
+    tune = sub.add_parser("tune", help="tune the baselines' hyperparameters on training tasks and store them")
+    tune.add_argument("settings", nargs="*", default=None, metavar="SETTING",
+                      help="settings such as bandit-n100-k5 or mdp-n10 (default: all 14 of the paper)")
+    tune.add_argument("--tasks", type=int, default=1000, help="training tasks per grid point (default 1000)")
+    tune.add_argument("--seed", type=int, default=7, help="seed of the training tasks (never the test seed)")
+    tune.add_argument("--output", type=Path, default=None, help="JSON file (default: the cache directory's)")
 
     sub.add_parser("presets", help="list the presets")
     return parser
@@ -102,6 +118,43 @@ def cmd_train(args: argparse.Namespace) -> int:
                       progress=not args.no_progress)
     print(f"evaluation on held-out tasks ({run_dir / 'eval.json'}):")
     print(format_eval(result.summary()))
+    if not args.no_baselines:
+        from rl2.compare import Row, compare_baselines, format_table
+
+        print("computing the classic baselines on the same held-out tasks ...", flush=True)
+        _one_thread()
+        rows = [Row("RL² (this run)", result)] + compare_baselines(config.task, config.run.eval_trials, config.run.eval_seed)
+        print(format_table(rows, f"{_setting_title(config.task)}, {config.run.eval_trials} held-out tasks:"))
+    return 0
+
+
+def _setting_title(task) -> str:
+    if task.family == "bandit":
+        return f"Bernoulli bandits, k={task.k} arms, n={task.n} pulls per trial"
+    return f"random tabular MDPs, {task.states} states, {task.actions} actions, horizon {task.horizon}, n={task.n} episodes"
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from rl2.api import RL2
+    from rl2.compare import Row, compare_baselines, format_table
+    from rl2.config import Config, PPOConfig, TaskConfig
+
+    _one_thread()
+    n = args.n if args.n is not None else (100 if args.family == "bandit" else 10)
+    task = TaskConfig(family=args.family, n=n, k=args.k)
+    Config(task=task, ppo=PPOConfig(steps_per_update=task.trial_length, minibatches=1)).validated()  # ranges of n, k
+    if args.tasks < 2:
+        raise UsageError(f"rl2 compare: --tasks must be >= 2, got {args.tasks}")
+    rows = []
+    for run_dir in args.runs:
+        if not run_dir.exists():
+            raise UsageError(f"rl2 compare: {run_dir} does not exist")
+        model = RL2.load(run_dir)
+        if model.config.task != task:
+            raise UsageError(f"rl2 compare: {run_dir} was trained on another setting ({model.config.task})")
+        rows.append(Row(f"RL² ({run_dir})", model.evaluate(trials=args.tasks, seed=args.seed)))
+    rows += compare_baselines(task, args.tasks, args.seed)
+    print(format_table(rows, f"{_setting_title(task)}, {args.tasks} held-out tasks:"))
     return 0
 
 
@@ -127,6 +180,36 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _one_thread() -> None:
+    """Baselines are loops of small tensor ops: one thread is fastest and never oversubscribes."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from rl2.compare import cache_dir, tune_setting
+
+    _one_thread()
+    settings = args.settings or [name for name in PRESETS]
+    unknown = [s for s in settings if s not in PRESETS]
+    if unknown:
+        raise UsageError(f"rl2 tune: unknown setting {unknown[0]!r} (known: {', '.join(PRESETS)})")
+    if args.tasks < 1:
+        raise UsageError(f"rl2 tune: --tasks must be >= 1, got {args.tasks}")
+    output = args.output or cache_dir() / "tuned_baselines.json"
+    results = json.loads(output.read_text()) if output.is_file() else {}
+    for name in settings:
+        results[name] = tune_setting(preset_config(name).task, args.tasks, args.seed)
+        print(f"{name}: {json.dumps(results[name])}", flush=True)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        tmp = output.with_name(f".{output.name}.tmp")
+        tmp.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+        tmp.replace(output)
+    print(f"written to {output}")
+    return 0
+
+
 def cmd_presets(args: argparse.Namespace) -> int:
     for name, fields in PRESETS.items():
         marker = " (default)" if name == DEFAULT_PRESET else ""
@@ -134,7 +217,7 @@ def cmd_presets(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "eval": cmd_eval, "presets": cmd_presets}
+COMMANDS = {"train": cmd_train, "eval": cmd_eval, "compare": cmd_compare, "tune": cmd_tune, "presets": cmd_presets}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,9 +1,12 @@
-"""Bandit baselines: Gittins indices, the Bayes-optimal DP, each policy's behaviour and score."""
+"""Bandit baselines: Gittins indices, the Bayes-optimal DP, each policy's behaviour and score.
+
+conftest.py runs torch single-threaded and points RL2_CACHE_DIR at a temp dir, so Gittins tables
+never land in ~/.cache from here.
+"""
 
 from __future__ import annotations
 
 import math
-import os
 from functools import lru_cache
 
 import numpy as np
@@ -27,26 +30,6 @@ from rl2.baselines.bayes_optimal import (
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _isolated_cache_single_thread(tmp_path_factory):
-    """Gittins tables go to a temp dir, never ~/.cache; torch runs single-threaded.
-
-    Intra-op threads only add overhead at these sizes, and on a busy shared machine two
-    spinning threads can make a loop of small ops 10-50x slower.
-    """
-    old_env, old_threads = os.environ.get("RL2_CACHE_DIR"), torch.get_num_threads()
-    os.environ["RL2_CACHE_DIR"] = str(tmp_path_factory.mktemp("gittins_cache"))
-    gittins._MEMORY_CACHE.clear()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old_threads)
-    gittins._MEMORY_CACHE.clear()
-    if old_env is None:
-        os.environ.pop("RL2_CACHE_DIR", None)
-    else:
-        os.environ["RL2_CACHE_DIR"] = old_env
-
-
 def uniform_tasks(batch: int, k: int, seed: int) -> torch.Tensor:
     return torch.rand(batch, k, generator=torch.Generator().manual_seed(seed))
 
@@ -55,6 +38,12 @@ def mean_and_halfwidth(rewards: torch.Tensor) -> tuple[float, float]:
     """Mean total reward per trial and the half-width of its normal 95% CI."""
     totals = rewards.sum(dim=1).double()
     return totals.mean().item(), 1.96 * totals.std().item() / math.sqrt(totals.numel())
+
+
+def score(name: str, n: int, k: int, task_seed: int, play_seed: int, tasks: int = 1000) -> tuple[float, float]:
+    """(mean, 95% half-width) of a baseline's total reward on freshly sampled uniform tasks."""
+    rewards = run_bandit_baseline(name, uniform_tasks(tasks, k, task_seed), n, torch.Generator().manual_seed(play_seed))
+    return mean_and_halfwidth(rewards)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -119,7 +108,7 @@ def test_gittins_matches_brute_force_and_is_monotone():
 
 def test_gittins_table_is_cached_on_disk(tmp_path, monkeypatch):
     monkeypatch.setenv("RL2_CACHE_DIR", str(tmp_path))
-    gittins._MEMORY_CACHE.clear()
+    monkeypatch.setattr(gittins, "_MEMORY_CACHE", {})
     first = gittins.gittins_table(15)
     path = gittins.gittins_cache_path(15)
     assert path.parent == tmp_path and path.is_file()
@@ -127,25 +116,23 @@ def test_gittins_table_is_cached_on_disk(tmp_path, monkeypatch):
 
     # A second call in a fresh process state must read the file, not recompute.
     gittins._MEMORY_CACHE.clear()
-    monkeypatch.setattr(gittins, "compute_gittins_table", lambda *a, **k: pytest.fail("recomputed"))
-    second = gittins.gittins_table(15)
+    with monkeypatch.context() as patch:
+        patch.setattr(gittins, "compute_gittins_table", lambda *a, **k: pytest.fail("recomputed"))
+        second = gittins.gittins_table(15)
     np.testing.assert_array_equal(second.values, first.values)
     assert second.max_error == first.max_error
-    monkeypatch.undo()
 
     # A corrupt file is recomputed and replaced, not fatal.
-    monkeypatch.setenv("RL2_CACHE_DIR", str(tmp_path))
     path.write_bytes(b"not an npz file")
     gittins._MEMORY_CACHE.clear()
     third = gittins.gittins_table(15)
     np.testing.assert_array_equal(third.values, first.values)
     with np.load(path) as data:
         np.testing.assert_array_equal(data["values"], first.values)
-    gittins._MEMORY_CACHE.clear()
 
 
 def test_gittins_policy_scores_near_paper_at_n100_k5():
-    mean, _ = mean_and_halfwidth(run_bandit_baseline("gittins", uniform_tasks(1000, 5, 11), 100, torch.Generator().manual_seed(12)))
+    mean, _ = score("gittins", n=100, k=5, task_seed=11, play_seed=12)
     assert mean >= 77.0  # paper: 78.3
 
 
@@ -223,23 +210,35 @@ def test_ucb1_pulls_every_arm_once_first():
     assert arms[:, 0].unique().numel() == k
 
 
+def test_ucb1_with_prior_counts_needs_no_forced_round():
+    """prior = 1 scores arms by the Beta(1, 1) posterior mean plus the bonus: with c = 0 that is
+    exactly greedy, draw for draw (same scores, same tie-breaking uniforms)."""
+    probs = uniform_tasks(300, 5, 15)
+    ucb = run_bandit_baseline("ucb1", probs, 30, torch.Generator().manual_seed(16), c=0.0, prior=1.0)
+    greedy = run_bandit_baseline("greedy", probs, 30, torch.Generator().manual_seed(16))
+    assert torch.equal(ucb, greedy)
+
+
 def test_random_scores_half_of_n():
-    mean, halfwidth = mean_and_halfwidth(run_bandit_baseline("random", uniform_tasks(1000, 5, 3), 100, torch.Generator().manual_seed(4)))
+    mean, halfwidth = score("random", n=100, k=5, task_seed=3, play_seed=4)
     assert abs(mean - 50.0) <= halfwidth * 1.5  # E = n/2 exactly
 
 
 def test_thompson_matches_paper_at_n100_k5():
-    mean, halfwidth = mean_and_halfwidth(run_bandit_baseline("thompson", uniform_tasks(1000, 5, 7), 100, torch.Generator().manual_seed(8)))
+    mean, halfwidth = score("thompson", n=100, k=5, task_seed=7, play_seed=8)
     assert abs(mean - 74.7) <= halfwidth + 0.5  # paper: 74.7
 
 
-def test_sample_beta_moments():
-    gen = torch.Generator().manual_seed(0)
-    draws = sample_beta(torch.full((200_000,), 3.0, dtype=torch.float64), torch.full((200_000,), 5.0, dtype=torch.float64), gen)
-    a, b = 3.0, 5.0
-    assert draws.mean().item() == pytest.approx(a / (a + b), abs=0.003)
-    assert draws.var().item() == pytest.approx(a * b / ((a + b) ** 2 * (a + b + 1)), rel=0.02)
-    assert bool(((draws > 0) & (draws < 1)).all())
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("a,b", [(1.0, 1.0), (3.0, 5.0), (300.0, 200.0)])
+def test_sample_beta_moments(dtype, a, b):
+    size = 200_000
+    alpha, beta = torch.full((size,), a, dtype=dtype), torch.full((size,), b, dtype=dtype)
+    draws = sample_beta(alpha, beta, torch.Generator().manual_seed(0))
+    mean, var = a / (a + b), a * b / ((a + b) ** 2 * (a + b + 1))
+    assert draws.dtype == dtype and bool(((draws > 0) & (draws < 1)).all())
+    assert draws.double().mean().item() == pytest.approx(mean, abs=5 * math.sqrt(var / size))
+    assert draws.double().var().item() == pytest.approx(var, rel=0.02)
 
 
 @pytest.mark.parametrize("name", BANDIT_BASELINES)

@@ -36,8 +36,8 @@ __all__ = [
 ]
 
 #: Largest number of (relabelling-reduced) belief states :func:`solve_bayes_optimal` accepts.
-#: The backward induction runs in plain Python at a few microseconds per state and action,
-#: so this bounds the solve to roughly half a minute (n = 20, k = 5 has ≈3.5e5 states).
+#: The backward induction runs in plain Python at a few microseconds per state and action:
+#: n = 20, k = 5 (≈3.5e5 states) takes about 5 s, so this bounds the solve to ~10 s.
 BAYES_OPTIMAL_MAX_STATES = 500_000
 
 
@@ -142,7 +142,8 @@ def solve_bayes_optimal(n: int, k: int) -> BayesOptimalSolution:
     if count > BAYES_OPTIMAL_MAX_STATES:
         raise ValueError(
             f"Bayes-optimal DP for n={n}, k={k} has {count:.3g} belief states, over the limit of "
-            f"BAYES_OPTIMAL_MAX_STATES={BAYES_OPTIMAL_MAX_STATES:,} (feasible: e.g. n ≤ 10 for any k, n ≤ 20 for k ≤ 5)"
+            f"BAYES_OPTIMAL_MAX_STATES={BAYES_OPTIMAL_MAX_STATES:,} "
+            "(feasible: e.g. n ≤ 10 for any k, n ≤ 20 for k ≤ 5)"
         )
     pairs, code_of = _pair_codes(n)
     states, actions = _enumerate(n, k)

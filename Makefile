@@ -1,0 +1,28 @@
+# Two commands set everything up on a fresh machine:
+#   make demo   installs rl2 into .venv, meta-trains a small RL² agent on bandits and compares it
+#               with the classic baselines on held-out tasks
+#   make test   installs rl2 with its test tools into .venv and runs the default test suite
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: demo test test-slow bench install clean
+
+install:
+	VENV=$(VENV) ./scripts/install.sh
+
+demo: install
+	$(VENV)/bin/rl2 train --run-dir runs/demo --overwrite
+
+test:
+	VENV=$(VENV) EXTRAS=test ./scripts/install.sh
+	$(PY) -m pytest -q
+
+test-slow:
+	VENV=$(VENV) EXTRAS=test ./scripts/install.sh
+	$(PY) -m pytest -q -m slow
+
+bench: install
+	$(PY) benchmarks/throughput.py
+
+clean:
+	rm -rf $(VENV) runs

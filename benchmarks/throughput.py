@@ -1,0 +1,98 @@
+"""Throughput of the whole meta-training loop (rollout + PPO update), with peers measured in the same run.
+
+Protocol (issue 2 / issue 6): Bernoulli bandits k = 5, n = 100, GRU 256, 8 PPO epochs, 24,000 env
+steps per update, CPU. Prints:
+  1. rl2: env steps/s of full meta-training iterations (collect trials + GAE + 8 epochs of PPO);
+  2. the bound: a bare torch.nn.GRU forward+backward on the update's minibatch shapes, as env steps/s
+     of a loop that did nothing else (8 epochs of it per batch), and rl2's fraction of it;
+  3. sb3-contrib RecurrentPPO on the same task through a Gymnasium wrapper that gives it the RL²
+     inputs, if sb3-contrib is installed (pip install sb3-contrib), and the ratio rl2 / peer.
+
+    python benchmarks/throughput.py [--seconds 60] [--threads 2] [--no-peer]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+
+import torch
+
+from rl2 import preset_config
+from rl2.learner import Learner
+
+
+def bench_rl2(seconds: float, epochs: int) -> tuple[float, int]:
+    config = preset_config("bandit-n100-k5", epochs=epochs, steps_per_update=24_000, hidden=256, rnn="gru",
+                           device="cpu")
+    learner = Learner(config, "cpu")
+    learner.iterate()  # warm-up: first-call allocations
+    start, steps0, updates = time.perf_counter(), learner.env_steps, 0
+    while time.perf_counter() - start < seconds or updates < 2:
+        learner.iterate()
+        updates += 1
+    return (learner.env_steps - steps0) / (time.perf_counter() - start), updates
+
+
+def bench_bound(seconds: float, epochs: int) -> float:
+    """Env steps/s of a loop that only ran forward+backward of a bare GRU, `epochs` times per batch."""
+    config = preset_config("bandit-n100-k5")
+    T, mb, minibatches = config.task.trial_length, config.trials_per_minibatch, config.ppo.minibatches
+    gru = torch.nn.GRU(1 + config.task.k + 2, 256)
+    head = torch.nn.Linear(256, config.task.k + 1)
+    x = torch.randn(T, mb, gru.input_size)
+    head(gru(x)[0]).sum().backward()
+    start, passes = time.perf_counter(), 0
+    while time.perf_counter() - start < seconds:
+        head(gru(x)[0]).sum().backward()
+        passes += 1
+    per_pass = (time.perf_counter() - start) / passes
+    # One batch (T x mb x minibatches env steps) costs epochs x minibatches passes.
+    return T * mb * minibatches / (per_pass * epochs * minibatches)
+
+
+def bench_sb3(seconds: float) -> float | None:
+    try:
+        from sb3_contrib import RecurrentPPO
+        from benchmarks.sb3_bandit_env import RL2BanditEnv
+    except ImportError as e:
+        print(f"  peer skipped: {e} (pip install sb3-contrib gymnasium)")
+        return None
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    n_envs = 8
+    env = DummyVecEnv([lambda i=i: RL2BanditEnv(k=5, n=100, seed=i) for i in range(n_envs)])
+    model = RecurrentPPO("MlpLstmPolicy", env, n_steps=1_000, batch_size=1_000, n_epochs=8, gamma=0.99,
+                         gae_lambda=0.3, policy_kwargs={"lstm_hidden_size": 256, "net_arch": []}, verbose=0,
+                         seed=0, device="cpu")
+    steps = n_envs * 1_000  # one update of 8,000 steps (its cost is per step, not per batch)
+    start = time.perf_counter()
+    model.learn(total_timesteps=steps)
+    return steps / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=60.0, help="time spent on each measurement")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--no-peer", action="store_true", help="skip sb3-contrib")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    print(f"bandits k=5 n=100, GRU 256, {args.epochs} PPO epochs, 24,000 env steps/update, "
+          f"{args.threads} threads, torch {torch.__version__}")
+    rl2_sps, updates = bench_rl2(args.seconds, args.epochs)
+    print(f"rl2 meta-training loop: {rl2_sps:,.0f} env steps/s ({updates} updates)")
+    bound = bench_bound(min(args.seconds, 20.0), args.epochs)
+    print(f"bare GRU fwd+bwd bound:  {bound:,.0f} env steps/s -> rl2 at {rl2_sps / bound:.2f} of the bound")
+    if not args.no_peer:
+        peer = bench_sb3(args.seconds)
+        if peer is not None:
+            print(f"sb3-contrib RecurrentPPO (LSTM 256): {peer:,.0f} env steps/s -> ratio rl2/peer {rl2_sps / peer:.1f}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak resident memory of this process: {peak:,.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

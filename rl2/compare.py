@@ -1,0 +1,117 @@
+"""RL² runs and the classic baselines on the same held-out tasks, as one table.
+
+Baseline hyperparameters come from the tuning results (tuned on training tasks, see
+``rl2 tune``): the user's own file in the cache directory first, then the ones shipped with rl2,
+then each baseline's defaults.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import torch
+
+from rl2.baselines import BANDIT_BASELINES, BAYES_OPTIMAL_MAX_STATES, bayes_optimal_state_count, run_bandit_baseline
+from rl2.baselines.mdp import MDP_BASELINES, run_mdp_baseline
+from rl2.config import TaskConfig
+from rl2.evaluate import EvalResult, mean_ci95, sample_test_tasks
+
+DISPLAY_NAMES = {
+    "random": "Random", "greedy": "Greedy", "epsilon_greedy": "ε-Greedy", "ucb1": "UCB1", "thompson": "TS",
+    "ots": "OTS", "gittins": "Gittins", "bayes_optimal": "Bayes-optimal", "psrl": "PSRL", "opsrl": "OPSRL",
+    "ucrl2": "UCRL2", "beb": "BEB",
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One method's result on the held-out tasks."""
+
+    name: str
+    result: EvalResult
+
+    @property
+    def mean_ci(self) -> tuple[float, float]:
+        return mean_ci95(self.result.trial_returns)
+
+
+def setting_key(task: TaskConfig) -> str:
+    """The key of a setting in the tuning results, e.g. 'bandit-n100-k5' or 'mdp-n10'."""
+    return f"bandit-n{task.n}-k{task.k}" if task.family == "bandit" else f"mdp-n{task.n}"
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("RL2_CACHE_DIR", Path.home() / ".cache" / "rl2"))
+
+
+def tuned_hparams(task: TaskConfig) -> dict[str, dict[str, float]]:
+    """Tuned hyperparameters of every baseline for a setting ({} where none are stored)."""
+    key = setting_key(task)
+    user = cache_dir() / "tuned_baselines.json"
+    for source in (user, resources.files("rl2.baselines") / "tuned_baselines.json"):
+        try:
+            data = json.loads(source.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        if key in data:
+            return data[key]
+    return {}
+
+
+def baselines_for(task: TaskConfig) -> list[str]:
+    """The baselines that apply to a setting (Bayes-optimal only where its state space is small)."""
+    if task.family == "mdp":
+        return list(MDP_BASELINES)
+    names = list(BANDIT_BASELINES)
+    if bayes_optimal_state_count(task.n, task.k) > BAYES_OPTIMAL_MAX_STATES:
+        names.remove("bayes_optimal")
+    return names
+
+
+def run_baseline(name: str, task: TaskConfig, tasks, seed: int, hparams: dict[str, float]) -> EvalResult:
+    """One baseline on the given held-out tasks -> returns per episode [N, n]."""
+    generator = torch.Generator().manual_seed(seed + 2)
+    if task.family == "bandit":
+        rewards = run_bandit_baseline(name, tasks.probs.cpu(), task.n, generator, **hparams)
+    else:
+        rewards = run_mdp_baseline(name, tasks.transitions.cpu(), tasks.mean_rewards.cpu(), task.n, task.horizon,
+                                   generator, **hparams)
+    return EvalResult(episode_returns=rewards.float())
+
+
+def compare_baselines(task: TaskConfig, trials: int, seed: int, names: list[str] | None = None) -> list[Row]:
+    """Every applicable baseline on the held-out tasks of `seed`."""
+    tasks = sample_test_tasks(task, trials, seed, "cpu")
+    tuned = tuned_hparams(task)
+    return [Row(DISPLAY_NAMES[name], run_baseline(name, task, tasks, seed, tuned.get(name, {})))
+            for name in (names or baselines_for(task))]
+
+
+def tune_setting(task: TaskConfig, tasks: int, seed: int) -> dict[str, dict[str, float]]:
+    """Grid-searches every tunable baseline of a setting on training tasks drawn from `seed`."""
+    from rl2.baselines import BANDIT_HPARAMS, tune_bandit_baseline
+    from rl2.baselines.mdp import MDP_HPARAMS, tune_mdp_baseline
+
+    out = {}
+    for name in baselines_for(task):
+        if task.family == "bandit" and BANDIT_HPARAMS[name]:
+            out[name] = tune_bandit_baseline(name, task.n, task.k, tasks, seed)
+        elif task.family == "mdp" and MDP_HPARAMS[name]:
+            out[name] = tune_mdp_baseline(name, task.n, tasks, seed, states=task.states, actions=task.actions,
+                                          horizon=task.horizon)
+    return out
+
+
+def format_table(rows: list[Row], title: str) -> str:
+    """A Markdown table of mean total reward per trial ± 95% CI, best first."""
+    lines = [f"{title}", "", "| method | mean total reward per trial | first episode | last episode |",
+             "|---|---|---|---|"]
+    for row in sorted(rows, key=lambda r: -r.mean_ci[0]):
+        mean, ci = row.mean_ci
+        ep = row.result.episode_returns
+        lines.append(f"| {row.name} | {mean:.2f} ± {ci:.2f} | {float(ep[:, 0].mean()):.2f} | {float(ep[:, -1].mean()):.2f} |")
+    return "\n".join(lines)
