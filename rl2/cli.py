@@ -47,7 +47,7 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
         kind = {"int": int, "float": float, "bool": _parse_bool, "str": str}[f.type]
         parser.add_argument(
             "--" + name.replace("_", "-"), dest=name, type=kind, default=None, metavar=f.type.upper(),
-            help=f"{f.metadata['doc']} [{group}; {describe_bounds(f)}; default {f.default}]",
+            help=f"{f.metadata['doc']} [{group}; {describe_bounds(f)}; default {f.default}]".replace("%", "%%"),
         )
 
 

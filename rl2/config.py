@@ -89,6 +89,7 @@ class RunConfig:
     eval_trials: int = opt(1000, "held-out trials evaluated at the end of training", ge=1)
     device: str = opt("auto", "torch device", choices=("auto", "cpu", "cuda"))
     threads: int = opt(0, "CPU threads for torch (0 = torch's default)", ge=0)
+    deterministic: bool = opt(False, "use only deterministic torch kernels (bit-exact reruns and resumes)")
     checkpoint_every: int = opt(10, "updates between checkpoints", ge=1)
     keep_checkpoints: int = opt(3, "checkpoints kept on disk", ge=1)
 

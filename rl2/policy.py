@@ -51,7 +51,7 @@ class ValueNormalizer(nn.Module):
     @torch.no_grad()
     def update(self, targets: torch.Tensor, head: nn.Linear) -> None:
         """Moves the statistics toward the batch's and rescales ``head`` to preserve its outputs."""
-        batch_mean, batch_std = targets.mean(), targets.std().clamp(min=1e-4)
+        batch_mean, batch_std = targets.mean(), targets.std(unbiased=False).clamp(min=1e-4)
         w = self.decay * self.initialized.to(targets.dtype)  # the first batch sets the statistics
         new_mean = w * self.mean + (1 - w) * batch_mean
         new_std = w * self.std + (1 - w) * batch_std

@@ -69,8 +69,8 @@ def ppo_loss(logp: torch.Tensor, old_logp: torch.Tensor, advantages: torch.Tenso
 
 def explained_variance(predicted: torch.Tensor, target: torch.Tensor) -> float:
     """1 - Var[target - predicted] / Var[target]: 1 is perfect, 0 no better than a constant."""
-    var = target.var()
-    return float("nan") if var == 0 else float(1 - (target - predicted).var() / var)
+    var = target.var(unbiased=False)
+    return float("nan") if var == 0 else float(1 - (target - predicted).var(unbiased=False) / var)
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ def ppo_update(policy: RecurrentActorCritic, optimizer: torch.optim.Optimizer, r
             logp, entropy = categorical_stats(logits, rollout.actions[:, cols])
             adv = advantages[:, cols]
             if cfg.norm_adv:
-                adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+                adv = (adv - adv.mean()) / (adv.std(unbiased=False) + 1e-8)  # biased: defined for one step too
             value_error = (values - returns[:, cols]) / policy.value_norm.std
             terms = ppo_loss(logp, rollout.logprobs[:, cols], adv, value_error, entropy,
                              cfg.clip, cfg.vf_coef, ent_coef)

@@ -24,7 +24,7 @@ from typing import Callable, TextIO
 
 import torch
 
-from rl2.checkpoint import FORMAT_VERSION, CheckpointError, load_latest, save_checkpoint
+from rl2.checkpoint import FORMAT_VERSION, CheckpointError, list_checkpoints, load_latest, save_checkpoint
 from rl2.config import Config, ConfigError
 from rl2.device import resolve_device
 from rl2.evaluate import EvalResult, evaluate
@@ -96,7 +96,7 @@ def _atomic_write_text(path: Path, text: str) -> None:
 class MetricsLog:
     """The CSV and TensorBoard logs of a run; on resume, rows past the checkpoint are dropped."""
 
-    def __init__(self, run_dir: Path, resume_update: int, tensorboard: bool = True) -> None:
+    def __init__(self, run_dir: Path, resume_update: int, resume_env_steps: int, tensorboard: bool = True) -> None:
         self.path = run_dir / "metrics.csv"
         self.columns: list[str] | None = None
         if self.path.exists():
@@ -105,7 +105,8 @@ class MetricsLog:
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter  # imported lazily: slow to import
 
-            self.writer = SummaryWriter(str(run_dir / "tb"), purge_step=resume_update + 1 if resume_update else None)
+            # TensorBoard's step is the env-step count: drop events written after the checkpoint.
+            self.writer = SummaryWriter(str(run_dir / "tb"), purge_step=resume_env_steps + 1)
 
     def _truncate_after(self, update: int) -> None:
         with open(self.path, newline="") as f:
@@ -203,13 +204,20 @@ def restore_learner(config: Config, state: dict, device: torch.device) -> Learne
 
 def train(config: Config, run_dir: Path, resume: bool = False, overwrite: bool = False,
           progress: bool = True, out: TextIO = sys.stdout,
-          on_iteration: Callable[[IterationResult], None] | None = None) -> tuple[Learner, EvalResult]:
+          on_iteration: Callable[[Learner, IterationResult], None] | None = None) -> tuple[Learner, EvalResult]:
     """Meta-trains into `run_dir` (fresh, or continued from its newest checkpoint), then evaluates."""
     device = resolve_device(config.run.device)
     if config.run.threads:
         torch.set_num_threads(config.run.threads)
+    if config.run.deterministic:
+        torch.use_deterministic_algorithms(True)
     ckpt_dir = run_dir / "checkpoints"
-    if resume:
+    if resume and not list_checkpoints(ckpt_dir):
+        # Killed before its first checkpoint: nothing to continue, so the run starts over in place.
+        check_writable(run_dir)
+        learner = Learner(config, device)
+        print(f"resuming {run_dir}: no checkpoint yet, starting from update 0", file=out)
+    elif resume:
         check_writable(run_dir)
         path, state = load_latest(ckpt_dir)
         learner = restore_learner(config, state, device)
@@ -217,7 +225,7 @@ def train(config: Config, run_dir: Path, resume: bool = False, overwrite: bool =
     else:
         prepare_run_dir(run_dir, config, overwrite)
         learner = Learner(config, device)
-    log = MetricsLog(run_dir, learner.update)
+    log = MetricsLog(run_dir, learner.update, learner.env_steps)
     bar = _progress_bar(config, learner, progress, out)
     start, steps_at_start = time.perf_counter(), learner.env_steps
     try:
@@ -234,7 +242,7 @@ def train(config: Config, run_dir: Path, resume: bool = False, overwrite: bool =
                     bar.update(result.env_steps - bar.n)
                     bar.set_postfix(trial_return=f"{result.trial_return:.2f}", steps_per_s=f"{sps:,.0f}")
                 if on_iteration is not None:
-                    on_iteration(result)
+                    on_iteration(learner, result)
                 if flag.signum is not None:
                     _stop_on_signal(flag.signum, learner, ckpt_dir, run_dir, out)
     finally:

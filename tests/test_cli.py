@@ -86,6 +86,16 @@ def test_resume_with_a_different_config_or_a_corrupt_checkpoint_is_refused(rl2_c
     assert len(r.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("command", ["train", "eval", "compare", "tune", "presets"])
+def test_help_of_every_command(command, capsys):
+    from rl2.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: rl2 " + command in capsys.readouterr().out
+
+
 def test_presets_are_listed(rl2_cmd):
     r = run(rl2_cmd, "presets")
     assert r.returncode == 0
