@@ -17,9 +17,9 @@ def _bandit(n: int, k: int) -> dict[str, Any]:
     # Bandit trials are n steps: 240 trials an update up to n = 100, 48 (24,000 steps) at n = 500.
     # Training budgets grow with the trial length.
     trials = 240 if n <= 100 else 48
-    budget = {10: 2_000_000, 100: 10_000_000, 500: 30_000_000}[n]
+    budget = {10: 1_000_000, 100: 6_000_000, 500: 20_000_000}[n]
     return {"family": "bandit", "n": n, "k": k, "steps_per_update": n * trials, "minibatches": 4,
-            "total_steps": budget}
+            "lr": 3e-3, "total_steps": budget}
 
 
 def _mdp(n: int) -> dict[str, Any]:

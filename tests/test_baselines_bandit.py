@@ -265,7 +265,8 @@ def test_ots_is_at_least_as_greedy_as_thompson():
 
 def test_tuning_picks_a_grid_point_deterministically():
     best = tune_bandit_baseline("ucb1", n=20, k=5, tasks=200, seed=0)
-    assert set(best) == {"c"} and best["c"] in BANDIT_HPARAMS["ucb1"]["c"]
+    assert set(best) == {"c", "prior"} and best["c"] in BANDIT_HPARAMS["ucb1"]["c"]
+    assert best["prior"] in BANDIT_HPARAMS["ucb1"]["prior"]
     assert tune_bandit_baseline("ucb1", n=20, k=5, tasks=200, seed=0) == best
     eps = tune_bandit_baseline("epsilon_greedy", n=20, k=5, tasks=200, seed=0)
     assert set(eps) == {"epsilon"} and eps["epsilon"] in BANDIT_HPARAMS["epsilon_greedy"]["epsilon"]

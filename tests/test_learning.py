@@ -11,10 +11,11 @@ RANDOM_BANDIT_N10 = 5.0  # a random policy earns n/2 on U[0, 1] arms
 
 
 def test_short_meta_training_beats_random_on_bandits():
-    model = RL2("bandit-n10-k5", hidden=64, steps_per_update=2_400, minibatches=2, total_steps=240_000, lr=2e-3)
+    model = RL2("bandit-n10-k5", hidden=64, steps_per_update=2_400, minibatches=2, total_steps=240_000)
     model.learn()
     summary = model.evaluate(trials=1_000).summary()
-    assert summary["mean_trial_return"] - summary["ci95"] > RANDOM_BANDIT_N10 + 0.4, summary
+    # Measured 6.37 ± 0.16 (random 5.0, Bayes-optimal 6.66): a clear margin over random.
+    assert summary["mean_trial_return"] - summary["ci95"] > RANDOM_BANDIT_N10 + 0.8, summary
     # Learning to learn shows inside the trial: later pulls pay more than the first.
     per_pull = summary["episode_return_mean"]
     assert per_pull[-1] > per_pull[0] + 0.1, per_pull
