@@ -86,6 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--seed", type=int, default=7, help="seed of the training tasks (never the test seed)")
     tune.add_argument("--output", type=Path, default=None, help="JSON file (default: the cache directory's)")
 
+    tables = sub.add_parser("paper-tables", help="every cell of the paper's Tables 1 and 2, measured beside published")
+    tables.add_argument("--tasks", type=int, default=1000, help="held-out tasks per setting (default 1000)")
+    tables.add_argument("--runs", type=Path, nargs="*", default=[], metavar="RUN_DIR",
+                        help="trained runs: each fills the RL² cell of the setting it was trained on")
+    tables.add_argument("--seed", type=int, default=1_000_003, help="seed of the held-out tasks")
+    tables.add_argument("--output", type=Path, default=Path("paper_tables.md"), help="Markdown file (default paper_tables.md)")
+
     sub.add_parser("presets", help="list the presets")
     return parser
 
@@ -210,6 +217,25 @@ def cmd_tune(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_paper_tables(args: argparse.Namespace) -> int:
+    from rl2.api import RL2
+    from rl2.compare import paper_tables
+
+    _one_thread()
+    if args.tasks < 2:
+        raise UsageError(f"rl2 paper-tables: --tasks must be >= 2, got {args.tasks}")
+    runs = []
+    for run_dir in args.runs:
+        if not run_dir.exists():
+            raise UsageError(f"rl2 paper-tables: {run_dir} does not exist")
+        runs.append((run_dir, RL2.load(run_dir)))
+    text = paper_tables(args.tasks, args.seed, runs, progress=lambda s: print(f"  {s} ...", file=sys.stderr, flush=True))
+    args.output.write_text(text)
+    print(text)
+    print(f"written to {args.output}")
+    return 0
+
+
 def cmd_presets(args: argparse.Namespace) -> int:
     for name, fields in PRESETS.items():
         marker = " (default)" if name == DEFAULT_PRESET else ""
@@ -217,7 +243,8 @@ def cmd_presets(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "eval": cmd_eval, "compare": cmd_compare, "tune": cmd_tune, "presets": cmd_presets}
+COMMANDS = {"train": cmd_train, "eval": cmd_eval, "compare": cmd_compare, "tune": cmd_tune, "paper-tables": cmd_paper_tables,
+            "presets": cmd_presets}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -106,6 +106,52 @@ def tune_setting(task: TaskConfig, tasks: int, seed: int) -> dict[str, dict[str,
     return out
 
 
+PAPER_TO_OURS = {"Random": "random", "Gittins": "gittins", "TS": "thompson", "OTS": "ots", "UCB1": "ucb1",
+                 "ε-Greedy": "epsilon_greedy", "Greedy": "greedy", "PSRL": "psrl", "OPSRL": "opsrl", "UCRL2": "ucrl2",
+                 "BEB": "beb"}
+
+
+def paper_tables(tasks: int, seed: int, runs: list, progress=None) -> str:
+    """Markdown of the paper's Tables 1 and 2: each cell 'measured ± CI (published)'.
+
+    `runs` are (label, RL2 model) pairs; each fills the RL² cell of the setting it was trained on
+    (the last one given wins), the others are marked missing.
+    """
+    from rl2.paper import BANDIT_COLUMNS, MDP_COLUMNS, TABLE1, TABLE2
+
+    by_setting = {setting_key(model.config.task): (label, model) for label, model in runs}
+    out = []
+    for title, columns, settings in (
+        ("Table 1: Bernoulli bandits", BANDIT_COLUMNS, [TaskConfig(n=n, k=k) for n, k in TABLE1]),
+        ("Table 2: random tabular MDPs (10 states, 5 actions, horizon 10)", MDP_COLUMNS,
+         [TaskConfig(family="mdp", n=n) for n in TABLE2]),
+    ):
+        out += [f"### {title} — mean total reward per trial, measured ± 95% CI ({tasks} held-out tasks) "
+                "and the paper's figure in brackets", "",
+                "| setting | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+        for task in settings:
+            if progress:
+                progress(setting_key(task))
+            published = TABLE1[(task.n, task.k)] if task.family == "bandit" else TABLE2[task.n]
+            names = [PAPER_TO_OURS[c] for c in columns if c != "RL²"]
+            rows = {row.name: row for row in compare_baselines(task, tasks, seed, names)}
+            cells = []
+            for column, paper in zip(columns, published):
+                if column == "RL²":
+                    label_model = by_setting.get(setting_key(task))
+                    if label_model is None:
+                        cells.append(f"missing ({paper})")
+                        continue
+                    mean, ci = mean_ci95(label_model[1].evaluate(trials=tasks, seed=seed).trial_returns)
+                else:
+                    mean, ci = rows[DISPLAY_NAMES[PAPER_TO_OURS[column]]].mean_ci
+                cells.append(f"{mean:.1f} ± {ci:.1f} ({paper})")
+            label = f"n={task.n}, k={task.k}" if task.family == "bandit" else f"n={task.n}"
+            out.append(f"| {label} | " + " | ".join(cells) + " |")
+        out.append("")
+    return "\n".join(out)
+
+
 def format_table(rows: list[Row], title: str) -> str:
     """A Markdown table of mean total reward per trial ± 95% CI, best first."""
     lines = [f"{title}", "", "| method | mean total reward per trial | first episode | last episode |",

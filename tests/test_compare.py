@@ -1,0 +1,38 @@
+"""RL² runs beside the classic baselines on the same held-out tasks, and the paper's tables."""
+
+import rl2.paper
+from rl2 import RL2
+from rl2.cli import main
+from rl2.compare import compare_baselines, paper_tables
+from rl2.config import TaskConfig
+
+
+def test_compare_lists_every_baseline_and_the_run(tmp_path, capsys):
+    model = RL2("bandit-n10-k5", hidden=8, steps_per_update=100, minibatches=2, total_steps=100)
+    model.learn()
+    model.save(tmp_path / "model.pt")
+    assert main(["compare", "bandit", "--n", "10", "--k", "5", "--tasks", "200", "--runs", str(tmp_path / "model.pt")]) == 0
+    out = capsys.readouterr().out
+    for name in ("Random", "Greedy", "ε-Greedy", "UCB1", "TS", "OTS", "Gittins", "Bayes-optimal", "RL² ("):
+        assert f"| {name}" in out, name
+    assert main(["compare", "bandit", "--n", "100", "--tasks", "10", "--runs", str(tmp_path / "model.pt")]) == 2
+    assert "trained on another setting" in capsys.readouterr().err
+
+
+def test_baselines_see_the_same_tasks_as_the_agent_and_rank_as_expected():
+    rows = {r.name: r.mean_ci[0] for r in compare_baselines(TaskConfig(n=10, k=5), trials=2000, seed=5)}
+    assert abs(rows["Random"] - 5.0) < 0.2
+    assert rows["Bayes-optimal"] > rows["TS"] > rows["Random"]  # the exact optimum tops the heuristics
+    mdp = {r.name: r.mean_ci[0] for r in compare_baselines(TaskConfig(family="mdp", n=10), trials=300, seed=5)}
+    assert mdp["PSRL"] > mdp["Random"] + 20
+
+
+def test_paper_tables_put_measured_cells_beside_published_ones(monkeypatch):
+    monkeypatch.setattr(rl2.paper, "TABLE1", {(10, 5): rl2.paper.TABLE1[(10, 5)]})
+    monkeypatch.setattr(rl2.paper, "TABLE2", {10: rl2.paper.TABLE2[10]})
+    model = RL2("bandit-n10-k5", hidden=8, steps_per_update=100, minibatches=2, total_steps=100)
+    text = paper_tables(tasks=50, seed=3, runs=[("run", model)])
+    bandit_row = next(line for line in text.splitlines() if line.startswith("| n=10, k=5"))
+    mdp_row = next(line for line in text.splitlines() if line.startswith("| n=10 |"))
+    assert bandit_row.count("(") == 8 and "(6.6)" in bandit_row and "missing" not in bandit_row
+    assert "(156.2)" in mdp_row and "missing (156.2)" in mdp_row  # no MDP run given
