@@ -55,8 +55,9 @@ class Learner:
     def __init__(self, config: Config, device: torch.device | str = "cpu") -> None:
         self.config = config
         self.device = torch.device(device)
-        torch.manual_seed(config.run.seed)  # only weight initialization reads the global RNG
-        self.policy = build_policy(config, self.device)
+        with torch.random.fork_rng(devices=[]):  # seeded weights without touching the caller's global RNG
+            torch.manual_seed(config.run.seed)
+            self.policy = build_policy(config, self.device)
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=config.ppo.lr, eps=1e-5)
         self.tasks = make_task_distribution(config.task)
         self.env = make_env(config.task)

@@ -19,7 +19,6 @@ from rl2.baselines.bandits import (
     BANDIT_HPARAMS,
     play_bandit_baseline,
     run_bandit_baseline,
-    sample_beta,
     tune_bandit_baseline,
 )
 from rl2.baselines.bayes_optimal import (
@@ -227,18 +226,6 @@ def test_random_scores_half_of_n():
 def test_thompson_matches_paper_at_n100_k5():
     mean, halfwidth = score("thompson", n=100, k=5, task_seed=7, play_seed=8)
     assert abs(mean - 74.7) <= halfwidth + 0.5  # paper: 74.7
-
-
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-@pytest.mark.parametrize("a,b", [(1.0, 1.0), (3.0, 5.0), (300.0, 200.0)])
-def test_sample_beta_moments(dtype, a, b):
-    size = 200_000
-    alpha, beta = torch.full((size,), a, dtype=dtype), torch.full((size,), b, dtype=dtype)
-    draws = sample_beta(alpha, beta, torch.Generator().manual_seed(0))
-    mean, var = a / (a + b), a * b / ((a + b) ** 2 * (a + b + 1))
-    assert draws.dtype == dtype and bool(((draws > 0) & (draws < 1)).all())
-    assert draws.double().mean().item() == pytest.approx(mean, abs=5 * math.sqrt(var / size))
-    assert draws.double().var().item() == pytest.approx(var, rel=0.02)
 
 
 @pytest.mark.parametrize("name", BANDIT_BASELINES)

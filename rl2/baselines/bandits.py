@@ -38,6 +38,7 @@ from torch import Tensor
 
 from rl2.baselines.bayes_optimal import solve_bayes_optimal
 from rl2.baselines.gittins import gittins_table
+from rl2.baselines.sampling import sample_beta
 
 __all__ = [
     "BANDIT_BASELINES",
@@ -48,7 +49,6 @@ __all__ = [
     "make_bandit_policy",
     "play_bandit_baseline",
     "run_bandit_baseline",
-    "sample_beta",
     "tune_bandit_baseline",
 ]
 
@@ -113,48 +113,6 @@ def argmax_random_ties(scores: Tensor, generator: torch.Generator, atol: float =
 
 def _random_arms(batch: int, k: int, generator: torch.Generator, device: torch.device) -> Tensor:
     return torch.randint(k, (batch,), generator=generator, device=device)
-
-
-def _sample_gamma(shape: Tensor, generator: torch.Generator) -> Tensor:
-    """Gamma(shape, 1) draws for shape ≥ 1 by Marsaglia & Tsang (2000) rejection sampling.
-
-    ``torch.distributions`` cannot take a generator, hence this.  A proposal d·v with
-    v = (1 + c·x)³, x ~ N(0, 1), is accepted when log u < x²/2 + d·(1 − v + log v); that test
-    is written with y = c·x as d·(3·log1p(y) − y·(3 + 3y + y²)) so that it keeps its accuracy in
-    float32 even for large shapes (the two terms nearly cancel).  The acceptance rate is > 95%
-    for shape ≥ 1; only the rejected entries are redrawn, round after round, so the draw stays a
-    deterministic function of the generator.
-    """
-    flat = shape.reshape(-1)
-    # First round on everything, without indexing (boolean indexing costs more than the math).
-    value, accept = _marsaglia_tsang_round(flat, generator)
-    out = torch.where(accept, value, 0.0)
-    pending = (~accept).nonzero().squeeze(1)
-    while pending.numel() > 0:  # the few rejected entries, ~5% then ~0.25% then ...
-        value, accept = _marsaglia_tsang_round(flat[pending], generator)
-        out[pending[accept]] = value[accept]
-        pending = pending[~accept]
-    return out.reshape(shape.shape)
-
-
-def _marsaglia_tsang_round(shape: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
-    """One proposal per entry of the 1-D ``shape``: (proposal, accepted mask)."""
-    d = shape - 1.0 / 3.0
-    c = torch.rsqrt(9.0 * d)
-    x = torch.randn(shape.shape, generator=generator, dtype=shape.dtype, device=shape.device)
-    u = torch.rand(shape.shape, generator=generator, dtype=shape.dtype, device=shape.device)
-    cx = c * x
-    y = cx.clamp(min=-0.999999)  # v > 0 ⇔ c·x > −1; the clamp only guards log1p
-    log_ratio = 0.5 * x * x + d * (3.0 * torch.log1p(y) - y * (3.0 + y * (3.0 + y)))
-    accept = (cx > -1.0) & (torch.log(u) < log_ratio)
-    return d * (1.0 + y) ** 3, accept
-
-
-def sample_beta(alpha: Tensor, beta: Tensor, generator: torch.Generator) -> Tensor:
-    """Beta(alpha, beta) draws (alpha, beta ≥ 1, float) as a ratio of two Gamma draws."""
-    x = _sample_gamma(alpha, generator)
-    y = _sample_gamma(beta, generator)
-    return x / (x + y)
 
 
 def _posterior_mean(successes: Tensor, failures: Tensor) -> Tensor:

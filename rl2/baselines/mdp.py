@@ -24,7 +24,7 @@ tasks.  They differ only in the model they plan on:
 
 Every random draw (the environment's and the agent's) goes through the caller's
 ``torch.Generator``, so a seed reproduces a run exactly.  ``torch.distributions``
-cannot take a generator, hence the small Marsaglia–Tsang :func:`sample_gamma`.
+cannot take a generator, hence the Marsaglia–Tsang sampler of :mod:`rl2.baselines.sampling`.
 
 Performance: the work is many small elementwise ops, so on a CPU shared with other jobs
 ``torch.set_num_threads(1)`` is much faster than OpenMP's default (its threads spin-wait
@@ -42,13 +42,13 @@ from typing import Callable
 import torch
 from torch import Tensor
 
+from rl2.baselines.sampling import sample_dirichlet
+
 __all__ = [
     "MDP_BASELINES",
     "MDP_HPARAMS",
     "DEFAULT_MDP_HPARAMS",
     "MDPStats",
-    "sample_gamma",
-    "sample_dirichlet",
     "sample_mdp_tasks",
     "finite_horizon_q",
     "model_backup",
@@ -103,79 +103,9 @@ REWARD_NOISE_VAR = 1.0
 # the posterior mean) compare exactly equal and get broken at random.
 _PLAN_DTYPE = torch.float64
 _TIE_TOLERANCE = 1e-9
-_GAMMA_CHUNK = 1 << 18  # entries per Marsaglia–Tsang chunk (see sample_gamma)
 
 
-# --------------------------------------------------------------------------- sampling
-
-
-def _marsaglia_tsang_round(d: Tensor, c: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
-    """One Marsaglia–Tsang proposal per entry: (proposal d·v, accepted mask).
-
-    With v = (1 + c x)^3 = exp(L), the accept test log u < x²/2 + d (1 - v + log v) is
-    written as x²/2 - d (expm1(L) - L): for large d both sides are O(1) while the naive
-    form cancels terms of size d, which float32 cannot resolve.
-    """
-    x = torch.randn(d.shape, generator=generator, dtype=d.dtype, device=d.device)
-    u = torch.rand(d.shape, generator=generator, dtype=d.dtype, device=d.device)
-    w = c * x
-    valid = w > -1.0  # v <= 0 is always rejected
-    # Zeroing w on the rejected entries only keeps log1p finite there.
-    log_v = 3.0 * torch.log1p(torch.where(valid, w, torch.zeros_like(w)))
-    accept = valid & (torch.log(u) < 0.5 * x * x - d * (torch.expm1(log_v) - log_v))
-    return d * torch.exp(log_v), accept
-
-
-def _gamma_chunk(d: Tensor, c: Tensor, generator: torch.Generator) -> Tensor:
-    """Marsaglia–Tsang draws for flat ``d``, ``c``, repeating rounds until all are accepted."""
-    # The first round accepts almost everything; later rounds redraw only the rejects.
-    out, accept = _marsaglia_tsang_round(d, c, generator)
-    pending = (~accept).nonzero().squeeze(-1)
-    while pending.numel() > 0:
-        proposal, accept = _marsaglia_tsang_round(d[pending], c[pending], generator)
-        out[pending[accept]] = proposal[accept]
-        pending = pending[~accept]
-    return out
-
-
-def sample_gamma(concentration: Tensor, generator: torch.Generator) -> Tensor:
-    """Draw Gamma(concentration, 1) variates elementwise, reproducibly from ``generator``.
-
-    Marsaglia & Tsang (2000): for a >= 1 propose ``d (1 + c x)^3`` with x ~ N(0, 1),
-    d = a - 1/3, c = 1 / sqrt(9 d), and accept or reject it (acceptance is above 95 %
-    for every a >= 1, so a few rounds on the still-pending entries suffice).  For a < 1
-    use Gamma(a) = Gamma(a + 1) * U^(1/a).  The result has the dtype of
-    ``concentration`` (float32 is accurate too, and ~3x faster on CPU).
-    """
-    alpha = concentration
-    if not alpha.is_floating_point():
-        alpha = alpha.to(torch.get_default_dtype())
-    if bool((alpha <= 0).any()):
-        raise ValueError("gamma concentration must be positive")
-    boosted = alpha < 1
-    d = torch.where(boosted, alpha + 1.0, alpha) - 1.0 / 3.0
-    c = torch.rsqrt(9.0 * d)
-
-    # Chunks keep the ~15 temporaries per round cache-resident: 2-3x faster on CPU for
-    # the millions of draws OPSRL makes per episode.
-    flat_d, flat_c = d.reshape(-1), c.reshape(-1)
-    chunks = [
-        _gamma_chunk(flat_d[i : i + _GAMMA_CHUNK], flat_c[i : i + _GAMMA_CHUNK], generator)
-        for i in range(0, flat_d.numel(), _GAMMA_CHUNK)
-    ]
-    out = torch.cat(chunks) if chunks else flat_d.clone()
-    out = out.reshape(alpha.shape)
-
-    if bool(boosted.any()):
-        u = torch.rand(alpha.shape, generator=generator, dtype=alpha.dtype, device=alpha.device)
-        out = torch.where(boosted, out * u ** (1.0 / alpha), out)
-    return out
-
-
-def sample_dirichlet(concentration: Tensor, generator: torch.Generator) -> Tensor:
-    """Draw Dirichlet(concentration) vectors along the last dimension (normalized gammas)."""
-    gammas = sample_gamma(concentration, generator)
-    return gammas / gammas.sum(dim=-1, keepdim=True)
+# ----------------------------------------------------------------------------- tasks
 
 
 def sample_mdp_tasks(
