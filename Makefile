@@ -21,7 +21,8 @@ test-slow:
 	VENV=$(VENV) EXTRAS=test ./scripts/install.sh
 	$(PY) -m pytest -q -m slow
 
-bench: install
+bench:
+	VENV=$(VENV) EXTRAS=bench ./scripts/install.sh
 	$(PY) benchmarks/throughput.py
 
 clean:

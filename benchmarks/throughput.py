@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import argparse
 import resource
+import sys
 import time
+from pathlib import Path
 
 import torch
 
 from rl2 import preset_config
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rl2.learner import Learner
 
 
@@ -55,7 +59,7 @@ def bench_bound(seconds: float, epochs: int) -> float:
 def bench_sb3(seconds: float) -> float | None:
     try:
         from sb3_contrib import RecurrentPPO
-        from benchmarks.sb3_bandit_env import RL2BanditEnv
+        from sb3_bandit_env import RL2BanditEnv  # beside this script
     except ImportError as e:
         print(f"  peer skipped: {e} (pip install sb3-contrib gymnasium)")
         return None

@@ -64,6 +64,13 @@ def test_bad_input_is_one_line_and_exit_2(rl2_cmd, tmp_path, args, needle):
     assert not (tmp_path / "runs").exists()  # nothing written for a refused command
 
 
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="a CUDA GPU is present here")
+def test_cuda_without_a_gpu_is_refused_before_anything_is_written(rl2_cmd, tmp_path):
+    r = run(rl2_cmd, "train", "--device", "cuda", "--run-dir", str(tmp_path / "run"))
+    assert r.returncode == 2 and "no CUDA GPU is available" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "run").exists()
+
+
 def test_existing_run_dir_is_refused_and_kept(rl2_cmd, tmp_path):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
