@@ -266,8 +266,10 @@ def _progress_bar(config: Config, learner: Learner, enabled: bool, out: TextIO):
     from tqdm import tqdm
 
     total = config.num_updates * config.ppo.steps_per_update
+    # Redrawn often on a terminal; rarely into a log file, which would otherwise fill with redraws.
+    interactive = hasattr(out, "isatty") and out.isatty()
     return tqdm(total=total, initial=learner.env_steps, unit="step", unit_scale=True, file=out,
-                desc="meta-training", dynamic_ncols=True)
+                desc="meta-training", dynamic_ncols=True, mininterval=0.5 if interactive else 30.0)
 
 
 def format_eval(summary: dict, max_episodes: int = 10) -> str:
