@@ -51,25 +51,39 @@ def assert_same_state(a, b, where="state"):
         assert a == b, where
 
 
+def _rows_written(run_dir: Path) -> int:
+    try:
+        return len((run_dir / "metrics.csv").read_text().splitlines()) - 1
+    except OSError:
+        return 0
+
+
 def test_kill_9_at_random_moments_then_resume_is_bit_identical(tmp_path):
     reference = tmp_path / "reference"
     p = rl2("train", "--run-dir", str(reference), *SMALL)
     assert p.wait(timeout=300) == 0, p.stderr.read()
 
-    run_dir, rng, kills = tmp_path / "killed", random.Random(1234), 0
+    run_dir, rng = tmp_path / "killed", random.Random(1234)
+    # Kill moments: once during start-up (before any checkpoint), then a random instant after
+    # each of three randomly chosen updates (mid-update or mid-save alike).
     p = rl2("train", "--run-dir", str(run_dir), *SMALL)
-    while True:
-        try:
-            rc = p.wait(timeout=rng.uniform(2.0, 5.0))  # startup takes ~1-2 s: kills land at any stage
-        except subprocess.TimeoutExpired:
-            p.kill()  # SIGKILL: no handler runs, whatever the run was doing (a save included)
-            p.wait()
+    time.sleep(rng.uniform(0.2, 1.0))
+    kills = 0
+    for target in [0, *sorted(rng.sample(range(2, 15), 3))]:
+        deadline = time.time() + 120
+        while p.poll() is None and _rows_written(run_dir) < target and time.time() < deadline:
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 0.15))
+        if p.poll() is None:
+            p.kill()  # SIGKILL: no handler runs, whatever the run was doing
             kills += 1
+        p.wait()
+        if (run_dir / "config.json").exists():
             p = rl2("train", "--resume", str(run_dir), "--no-progress", "--no-baselines")
-            continue
-        assert rc == 0, p.stderr.read()
-        break
-    assert kills >= 2, "the run finished before it could be killed twice: make it longer"
+        else:  # killed before the run directory was made: nothing to resume, so start it again
+            p = rl2("train", "--run-dir", str(run_dir), *SMALL)
+    assert p.wait(timeout=300) == 0, p.stderr.read()
+    assert kills >= 3, "the run finished before it could be killed: make it longer"
     assert metric_rows(run_dir) == metric_rows(reference)
     assert_same_state(final_state(run_dir)["learner"], final_state(reference)["learner"])
 
