@@ -61,8 +61,10 @@ class PolicyConfig:
 
 @dataclass(frozen=True)
 class PPOConfig:
-    """The meta-training optimizer (the slow, outer RL)."""
+    """The meta-training optimizer (the slow, outer RL): PPO, or TRPO as in the paper."""
 
+    algo: str = opt("ppo", "policy optimizer: ppo (clipped surrogate, Adam) or trpo (natural step, KL limit)",
+                    choices=("ppo", "trpo"))
     steps_per_update: int = opt(24_000, "env steps collected per update (a multiple of the trial length)", ge=1)
     minibatches: int = opt(4, "minibatches per epoch (each a set of whole trials)", ge=1)
     epochs: int = opt(8, "passes over each batch", ge=1)
@@ -77,6 +79,10 @@ class PPOConfig:
     max_grad_norm: float = opt(0.5, "gradient norm clip", gt=0.0)
     norm_adv: bool = opt(True, "normalize advantages per minibatch")
     target_kl: float = opt(0.0, "stop an update's epochs early past this approx KL (0 = never)", ge=0.0)
+    max_kl: float = opt(0.01, "trpo: limit on the mean KL between old and new policy per update", gt=0.0)
+    cg_iters: int = opt(10, "trpo: conjugate-gradient iterations for the natural step", ge=1)
+    cg_damping: float = opt(0.1, "trpo: damping added to the Fisher-vector product", ge=0.0)
+    backtrack_steps: int = opt(10, "trpo: halvings of the step tried by the line search", ge=1)
 
 
 @dataclass(frozen=True)
