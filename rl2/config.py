@@ -57,6 +57,8 @@ class PolicyConfig:
 
     rnn: str = opt("gru", "recurrent core", choices=("gru", "lstm"))
     hidden: int = opt(256, "recurrent state size", ge=1)
+    critic: str = opt("shared", "value function: on the policy's core, or a separate recurrent core",
+                      choices=("shared", "separate"))
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,14 @@ from rl2.envs import make_env, make_task_distribution
 from rl2.policy import RecurrentActorCritic
 from rl2.ppo import UpdateStats, ppo_update
 from rl2.rollout import Rollout, collect_trials
+from rl2.trpo import trpo_update
 
 
 def build_policy(config: Config, device: torch.device | str = "cpu") -> RecurrentActorCritic:
     """The actor-critic a config describes, on a device."""
     env = make_env(config.task)
-    return RecurrentActorCritic(env.obs_dim, env.num_actions, config.policy.rnn, config.policy.hidden).to(device)
+    p = config.policy
+    return RecurrentActorCritic(env.obs_dim, env.num_actions, p.rnn, p.hidden, p.critic).to(device)
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,11 @@ class Learner:
         with torch.random.fork_rng(devices=[]):  # seeded weights without touching the caller's global RNG
             torch.manual_seed(config.run.seed)
             self.policy = build_policy(config, self.device)
-        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=config.ppo.lr, eps=1e-5)
+        # PPO's Adam trains everything on one loss; TRPO's Adam only fits the value function
+        # (its policy step is the natural gradient).
+        trained = self.policy.parameters() if config.ppo.algo == "ppo" else self.policy.value_only_parameters()
+        self.optimizer = torch.optim.Adam(trained, lr=config.ppo.lr, eps=1e-5)
+        self.update_fn = ppo_update if config.ppo.algo == "ppo" else trpo_update
         self.tasks = make_task_distribution(config.task)
         self.env = make_env(config.task)
         # Training tasks and rollout noise have their own streams; evaluation tasks use eval_seed.
@@ -89,8 +95,8 @@ class Learner:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         rollout = self.collect()
-        stats = ppo_update(self.policy, self.optimizer, rollout, self.config.ppo, self.config.ppo.minibatches,
-                           ent_coef, self.rollout_generator)
+        stats = self.update_fn(self.policy, self.optimizer, rollout, self.config.ppo, self.config.ppo.minibatches,
+                               ent_coef, self.rollout_generator)
         self.update += 1
         self.env_steps += rollout.steps
         per_episode = rollout.episode_returns(self.config.task.n).mean(0)

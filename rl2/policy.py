@@ -64,17 +64,25 @@ class ValueNormalizer(nn.Module):
 
 
 class RecurrentActorCritic(nn.Module):
-    """A shared recurrent core with a policy head and a value head (as in the paper)."""
+    """A recurrent core with a policy head and a value head (as in the paper).
 
-    def __init__(self, obs_dim: int, num_actions: int, rnn: str = "gru", hidden: int = 256) -> None:
+    critic="shared": one core feeds both heads (cheapest). critic="separate": the value head has a
+    recurrent core of its own, so that fitting the value function cannot move the policy — what
+    TRPO's trust region needs. Either way both see the same inputs and reset at trial starts.
+    """
+
+    def __init__(self, obs_dim: int, num_actions: int, rnn: str = "gru", hidden: int = 256,
+                 critic: str = "shared") -> None:
         super().__init__()
         self.obs_dim = obs_dim
         self.num_actions = num_actions
         self.input_dim = obs_dim + num_actions + 2
         self.hidden = hidden
         self.rnn_type = rnn
+        self.critic = critic
         core = {"gru": nn.GRU, "lstm": nn.LSTM}[rnn]
         self.core = core(self.input_dim, hidden)
+        self.value_core = core(self.input_dim, hidden) if critic == "separate" else None
         self.policy_head = nn.Linear(hidden, num_actions)
         self.value_head = nn.Linear(hidden, 1)
         self.value_norm = ValueNormalizer()
@@ -83,44 +91,67 @@ class RecurrentActorCritic(nn.Module):
     def _init_weights(self) -> None:
         # Orthogonal recurrent weights as in the paper; a near-uniform initial policy (gain 0.01)
         # so early trials explore; zero biases.
-        for name, param in self.core.named_parameters():
+        for name, param in self.named_parameters():
             if "weight_hh" in name:
                 for chunk in param.data.chunk(param.shape[0] // self.hidden, 0):
                     nn.init.orthogonal_(chunk)
             elif "weight_ih" in name:
                 nn.init.xavier_uniform_(param)
-            else:
+            elif "core" in name:
                 nn.init.zeros_(param)
         nn.init.orthogonal_(self.policy_head.weight, gain=0.01)
         nn.init.zeros_(self.policy_head.bias)
         nn.init.orthogonal_(self.value_head.weight, gain=1.0)
         nn.init.zeros_(self.value_head.bias)
 
+    def policy_parameters(self) -> list[nn.Parameter]:
+        """Every parameter the action distribution depends on."""
+        return [*self.core.parameters(), *self.policy_head.parameters()]
+
+    def value_only_parameters(self) -> list[nn.Parameter]:
+        """The parameters that move the value estimate but not the policy."""
+        core = list(self.value_core.parameters()) if self.value_core is not None else []
+        return [*core, *self.value_head.parameters()]
+
+    @property
+    def layers_per_core(self) -> int:
+        return 2 if self.rnn_type == "lstm" else 1
+
     @property
     def state_layers(self) -> int:
-        return 2 if self.rnn_type == "lstm" else 1
+        return self.layers_per_core * (2 if self.value_core is not None else 1)
 
     def initial_state(self, batch: int, device: torch.device | str | None = None) -> RecurrentState:
         """The state at every trial start: zeros."""
         device = device if device is not None else self.policy_head.weight.device
         return torch.zeros(self.state_layers, batch, self.hidden, device=device)
 
-    def _run_core(self, x: torch.Tensor, state: RecurrentState) -> tuple[torch.Tensor, RecurrentState]:
-        """x [T, B, D] -> core outputs [T, B, H] and the final state."""
+    def _run_one(self, core: nn.Module, x: torch.Tensor, state: RecurrentState) -> tuple[torch.Tensor, RecurrentState]:
         if self.rnn_type == "lstm":
-            out, (h, c) = self.core(x, (state[0:1].contiguous(), state[1:2].contiguous()))
+            out, (h, c) = core(x, (state[0:1].contiguous(), state[1:2].contiguous()))
             return out, torch.cat([h, c], 0)
-        return self.core(x, state.contiguous())
+        return core(x, state.contiguous())
 
-    def heads(self, out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Core outputs [..., H] -> logits [..., A] and values [...] in return units."""
-        value = self.value_head(out).squeeze(-1) * self.value_norm.std + self.value_norm.mean
-        return self.policy_head(out), value
+    def _run_core(self, x: torch.Tensor, state: RecurrentState) -> tuple[tuple[torch.Tensor, torch.Tensor], RecurrentState]:
+        """x [T, B, D] -> (policy features, value features), each [T, B, H], and the final state."""
+        if self.value_core is None:
+            out, state = self._run_one(self.core, x, state)
+            return (out, out), state
+        L = self.layers_per_core
+        out_pi, state_pi = self._run_one(self.core, x, state[:L])
+        out_v, state_v = self._run_one(self.value_core, x, state[L:])
+        return (out_pi, out_v), torch.cat([state_pi, state_v], 0)
+
+    def heads(self, features: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(policy, value) features [..., H] -> logits [..., A] and values [...] in return units."""
+        out_pi, out_v = features
+        value = self.value_head(out_v).squeeze(-1) * self.value_norm.std + self.value_norm.mean
+        return self.policy_head(out_pi), value
 
     def step(self, x: torch.Tensor, state: RecurrentState) -> tuple[torch.Tensor, torch.Tensor, RecurrentState]:
         """One step for B tasks: x [B, D] -> logits [B, A], value [B], next state."""
-        out, state = self._run_core(x.unsqueeze(0), state)
-        logits, value = self.heads(out.squeeze(0))
+        (out_pi, out_v), state = self._run_core(x.unsqueeze(0), state)
+        logits, value = self.heads((out_pi.squeeze(0), out_v.squeeze(0)))
         return logits, value, state
 
     def unroll(self, x: torch.Tensor, state0: RecurrentState,
@@ -134,15 +165,16 @@ class RecurrentActorCritic(nn.Module):
         if trial_start is None or not bool(trial_start[1:].any()):
             if trial_start is not None:
                 state0 = state0 * (~trial_start[0]).to(state0.dtype)[None, :, None]
-            out, _ = self._run_core(x, state0)
-            return self.heads(out)
-        outs = []
+            features, _ = self._run_core(x, state0)
+            return self.heads(features)
+        pis, vs = [], []
         state = state0
         for t in range(x.shape[0]):
             state = state * (~trial_start[t]).to(state.dtype)[None, :, None]
-            out, state = self._run_core(x[t : t + 1], state)
-            outs.append(out)
-        return self.heads(torch.cat(outs, 0))
+            (out_pi, out_v), state = self._run_core(x[t : t + 1], state)
+            pis.append(out_pi)
+            vs.append(out_v)
+        return self.heads((torch.cat(pis, 0), torch.cat(vs, 0)))
 
 
 def categorical_stats(logits: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

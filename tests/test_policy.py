@@ -11,9 +11,10 @@ from rl2.rollout import collect_trials
 
 
 @pytest.mark.parametrize("rnn", ["gru", "lstm"])
-def test_step_by_step_equals_unroll(rnn):
+@pytest.mark.parametrize("critic", ["shared", "separate"])
+def test_step_by_step_equals_unroll(rnn, critic):
     torch.manual_seed(0)
-    policy = RecurrentActorCritic(obs_dim=3, num_actions=4, rnn=rnn, hidden=16)
+    policy = RecurrentActorCritic(obs_dim=3, num_actions=4, rnn=rnn, hidden=16, critic=critic)
     x = torch.randn(6, 5, policy.input_dim)
     logits, values = policy.unroll(x, policy.initial_state(5))
     state = policy.initial_state(5)
@@ -24,9 +25,10 @@ def test_step_by_step_equals_unroll(rnn):
 
 
 @pytest.mark.parametrize("rnn", ["gru", "lstm"])
-def test_state_resets_at_trial_start_and_survives_episode_ends(rnn):
+@pytest.mark.parametrize("critic", ["shared", "separate"])
+def test_state_resets_at_trial_start_and_survives_episode_ends(rnn, critic):
     torch.manual_seed(0)
-    policy = RecurrentActorCritic(obs_dim=2, num_actions=3, rnn=rnn, hidden=8)
+    policy = RecurrentActorCritic(obs_dim=2, num_actions=3, rnn=rnn, hidden=8, critic=critic)
     x = torch.randn(8, 2, policy.input_dim)
     start = torch.zeros(8, 2, dtype=torch.bool)
     start[0] = True
@@ -41,6 +43,17 @@ def test_state_resets_at_trial_start_and_survives_episode_ends(rnn):
     logits2, _ = policy.unroll(x2, policy.initial_state(2), start)
     assert not torch.allclose(logits2[7, 1], logits[7, 1])
     assert torch.allclose(logits2[4:, 0], logits[4:, 0], atol=1e-6)
+
+
+def test_a_separate_critic_leaves_the_policy_alone():
+    torch.manual_seed(0)
+    policy = RecurrentActorCritic(obs_dim=2, num_actions=3, hidden=8, critic="separate")
+    x = torch.randn(5, 4, policy.input_dim)
+    logits, values = policy.unroll(x, policy.initial_state(4))
+    grads = torch.autograd.grad(values.sum(), policy.policy_parameters(), allow_unused=True)
+    assert all(g is None or not g.any() for g in grads)  # the value depends on no policy parameter
+    grads = torch.autograd.grad(logits.sum(), policy.value_only_parameters(), allow_unused=True)
+    assert all(g is None or not g.any() for g in grads)
 
 
 def test_inputs_are_zero_at_a_trial_start():

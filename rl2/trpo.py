@@ -1,0 +1,127 @@
+"""TRPO over whole trials, the paper's optimizer (Schulman et al. 2015): a natural-gradient step on
+the surrogate, scaled to a mean-KL limit and checked by a backtracking line search; then the value
+function is fitted by Adam on the parameters that do not move the policy.
+
+With a shared core only the value head is fitted; use ``critic="separate"`` to give the value
+function a recurrent core of its own, as the paper's recurrent baseline had.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+from rl2.config import PPOConfig
+from rl2.policy import RecurrentActorCritic, categorical_stats
+from rl2.ppo import UpdateStats, explained_variance, gae
+from rl2.rollout import Rollout
+
+
+def conjugate_gradient(matvec: Callable[[torch.Tensor], torch.Tensor], b: torch.Tensor, iters: int,
+                       tol: float = 1e-10) -> torch.Tensor:
+    """Approximately solves A x = b for symmetric positive-definite A given only x -> A x."""
+    x = torch.zeros_like(b)
+    r = b.clone()  # residual b - A x
+    p = b.clone()  # search direction
+    rr = r @ r
+    for _ in range(iters):
+        Ap = matvec(p)
+        alpha = rr / (p @ Ap)
+        x += alpha * p
+        r -= alpha * Ap
+        rr_new = r @ r
+        if rr_new < tol:
+            break
+        p = r + (rr_new / rr) * p
+        rr = rr_new
+    return x
+
+
+def categorical_kl(old_logits: torch.Tensor, new_logits: torch.Tensor) -> torch.Tensor:
+    """KL(old || new) of categorical distributions along the last dim, [...]."""
+    old_logp = torch.log_softmax(old_logits, -1)
+    new_logp = torch.log_softmax(new_logits, -1)
+    return (old_logp.exp() * (old_logp - new_logp)).sum(-1)
+
+
+def _flat(tensors) -> torch.Tensor:
+    return torch.cat([t.reshape(-1) for t in tensors])
+
+
+def _set_flat(params: list[nn.Parameter], flat: torch.Tensor) -> None:
+    offset = 0
+    for p in params:
+        n = p.numel()
+        p.data.copy_(flat[offset : offset + n].view_as(p))
+        offset += n
+
+
+def trpo_update(policy: RecurrentActorCritic, value_optimizer: torch.optim.Optimizer, rollout: Rollout,
+                cfg: PPOConfig, minibatches: int, ent_coef: float, generator: torch.Generator) -> UpdateStats:
+    """One TRPO policy step on the whole batch of trials, then value fitting on minibatches."""
+    advantages, returns = gae(rollout.rewards, rollout.values, rollout.trial_end, cfg.gamma, cfg.lam)
+    policy.value_norm.update(returns, policy.value_head)
+    if cfg.norm_adv:
+        advantages = (advantages - advantages.mean()) / (advantages.std(unbiased=False) + 1e-8)
+    params = policy.policy_parameters()
+    state0 = policy.initial_state(rollout.rewards.shape[1], rollout.inputs.device)
+
+    def surrogate_and_kl(logits: torch.Tensor, old_logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        logp, entropy = categorical_stats(logits, rollout.actions)
+        ratio = (logp - rollout.logprobs).exp()
+        surrogate = (ratio * advantages).mean() + ent_coef * entropy.mean()
+        return surrogate, categorical_kl(old_logits, logits).mean(), entropy.mean()
+
+    logits, _ = policy.unroll(rollout.inputs, state0)
+    old_logits = logits.detach()
+    surrogate, kl, entropy = surrogate_and_kl(logits, old_logits)
+    g = _flat(torch.autograd.grad(surrogate, params, retain_graph=True))
+    grad_kl = _flat(torch.autograd.grad(kl, params, create_graph=True))
+
+    def fisher_vector(v: torch.Tensor) -> torch.Tensor:
+        # F v = ∇(∇KL · v) at the old policy (KL's Hessian is the Fisher matrix there)
+        return _flat(torch.autograd.grad(grad_kl @ v, params, retain_graph=True)) + cfg.cg_damping * v
+
+    direction = conjugate_gradient(fisher_vector, g, cfg.cg_iters)
+    quad = 0.5 * direction @ fisher_vector(direction)  # ½ sᵀ F s
+    full_step = direction * torch.sqrt(cfg.max_kl / quad.clamp(min=1e-12))
+    old_params = _flat(p.detach() for p in params).clone()
+    final_kl, accepted = 0.0, False
+    with torch.no_grad():
+        for i in range(cfg.backtrack_steps):
+            _set_flat(params, old_params + 0.5**i * full_step)
+            new_logits, _ = policy.unroll(rollout.inputs, state0)
+            new_surrogate, new_kl, _ = surrogate_and_kl(new_logits, old_logits)
+            if new_kl <= cfg.max_kl and new_surrogate > surrogate:
+                final_kl, accepted = float(new_kl), True
+                break
+        if not accepted:  # no step improved within the trust region: keep the old policy
+            _set_flat(params, old_params)
+    value_loss = fit_value(policy, value_optimizer, rollout, returns, cfg, minibatches, generator)
+    return UpdateStats(policy_loss=-float(surrogate.detach()), value_loss=value_loss, entropy=float(entropy.detach()),
+                       approx_kl=final_kl, clipfrac=0.0, explained_variance=explained_variance(rollout.values, returns),
+                       epochs=cfg.epochs)
+
+
+def fit_value(policy: RecurrentActorCritic, optimizer: torch.optim.Optimizer, rollout: Rollout, returns: torch.Tensor,
+              cfg: PPOConfig, minibatches: int, generator: torch.Generator) -> float:
+    """Regresses the value function on the λ-returns (normalized units); returns the mean loss."""
+    B = rollout.rewards.shape[1]
+    per_mb = B // minibatches
+    state0 = policy.initial_state(per_mb, rollout.inputs.device)
+    total, count = 0.0, 0
+    for _ in range(cfg.epochs):
+        order = torch.randperm(B, generator=generator, device=generator.device).to(rollout.inputs.device)
+        for i in range(minibatches):
+            cols = order[i * per_mb : (i + 1) * per_mb]
+            _, values = policy.unroll(rollout.inputs[:, cols], state0)
+            loss = 0.5 * ((values - returns[:, cols]) / policy.value_norm.std).pow(2).mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(policy.value_only_parameters(), cfg.max_grad_norm)
+            optimizer.step()
+            total += float(loss.detach())
+            count += 1
+    return total / count
