@@ -72,16 +72,18 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--output", type=Path, default=None, help="JSON file for the results (default RUN_DIR/eval.json)")
 
     cmp = sub.add_parser("compare", help="classic baselines and trained runs on the same held-out tasks")
-    cmp.add_argument("family", choices=("bandit", "mdp"), help="task family")
+    cmp.add_argument("family", choices=("bandit", "mdp", "switching"), help="task family")
     cmp.add_argument("--n", type=int, default=None, help="episodes per trial (default 100 for bandits, 10 for MDPs)")
     cmp.add_argument("--k", type=int, default=5, help="bandit arms (default 5)")
+    cmp.add_argument("--hazard", type=float, default=None,
+                     help="switching bandits: chance per pull that all arm probabilities are redrawn (default 0.05)")
     cmp.add_argument("--runs", type=Path, nargs="*", default=[], metavar="RUN_DIR", help="trained runs to include")
     cmp.add_argument("--tasks", type=int, default=1000, help="held-out tasks (default 1000)")
     cmp.add_argument("--seed", type=int, default=1_000_003, help="seed of the held-out tasks")
 
     tune = sub.add_parser("tune", help="tune the baselines' hyperparameters on training tasks and store them")
     tune.add_argument("settings", nargs="*", default=None, metavar="SETTING",
-                      help="settings such as bandit-n100-k5 or mdp-n10 (default: all 14 of the paper)")
+                      help="settings such as bandit-n100-k5 or mdp-n10 (default: every preset)")
     tune.add_argument("--tasks", type=int, default=1000, help="training tasks per grid point (default 1000)")
     tune.add_argument("--seed", type=int, default=7, help="seed of the training tasks (never the test seed)")
     tune.add_argument("--output", type=Path, default=None, help="JSON file (default: the cache directory's)")
@@ -138,6 +140,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _setting_title(task) -> str:
     if task.family == "bandit":
         return f"Bernoulli bandits, k={task.k} arms, n={task.n} pulls per trial"
+    if task.family == "switching":
+        return (f"switching Bernoulli bandits, k={task.k} arms, n={task.n} pulls per trial, "
+                f"hazard {task.hazard:g} per pull")
     return f"random tabular MDPs, {task.states} states, {task.actions} actions, horizon {task.horizon}, n={task.n} episodes"
 
 
@@ -147,8 +152,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from rl2.config import Config, PPOConfig, TaskConfig
 
     _one_thread()
-    n = args.n if args.n is not None else (100 if args.family == "bandit" else 10)
-    task = TaskConfig(family=args.family, n=n, k=args.k)
+    n = args.n if args.n is not None else (10 if args.family == "mdp" else 100)
+    if args.hazard is not None and args.family != "switching":
+        raise UsageError("rl2 compare: --hazard applies to switching bandits only")
+    hazard = {} if args.hazard is None else {"hazard": args.hazard}
+    task = TaskConfig(family=args.family, n=n, k=args.k, **hazard)
     Config(task=task, ppo=PPOConfig(steps_per_update=task.trial_length, minibatches=1)).validated()  # ranges of n, k
     if args.tasks < 2:
         raise UsageError(f"rl2 compare: --tasks must be >= 2, got {args.tasks}")
@@ -195,7 +203,8 @@ def _one_thread() -> None:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    from rl2.compare import cache_dir, tune_setting
+    from rl2.cache import cache_dir
+    from rl2.compare import setting_key, tune_setting
 
     _one_thread()
     settings = args.settings or [name for name in PRESETS]
@@ -207,8 +216,10 @@ def cmd_tune(args: argparse.Namespace) -> int:
     output = args.output or cache_dir() / "tuned_baselines.json"
     results = json.loads(output.read_text()) if output.is_file() else {}
     for name in settings:
-        results[name] = tune_setting(preset_config(name).task, args.tasks, args.seed)
-        print(f"{name}: {json.dumps(results[name])}", flush=True)
+        task = preset_config(name).task
+        key = setting_key(task)  # where `compare` looks (a switching preset's key names its hazard)
+        results[key] = tune_setting(task, args.tasks, args.seed)
+        print(f"{key}: {json.dumps(results[key])}", flush=True)
         output.parent.mkdir(parents=True, exist_ok=True)
         tmp = output.with_name(f".{output.name}.tmp")
         tmp.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")

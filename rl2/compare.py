@@ -8,22 +8,24 @@ then each baseline's defaults.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import torch
 
+from rl2.cache import cache_dir
 from rl2.baselines import BANDIT_BASELINES, BAYES_OPTIMAL_MAX_STATES, bayes_optimal_state_count, run_bandit_baseline
 from rl2.baselines.mdp import MDP_BASELINES, run_mdp_baseline
+from rl2.baselines.switching import SWITCHING_BASELINES, run_switching_baseline
 from rl2.config import TaskConfig
 from rl2.evaluate import EvalResult, mean_ci95, sample_test_tasks
 
 DISPLAY_NAMES = {
     "random": "Random", "greedy": "Greedy", "epsilon_greedy": "ε-Greedy", "ucb1": "UCB1", "thompson": "TS",
     "ots": "OTS", "gittins": "Gittins", "bayes_optimal": "Bayes-optimal", "psrl": "PSRL", "opsrl": "OPSRL",
-    "ucrl2": "UCRL2", "beb": "BEB",
+    "ucrl2": "UCRL2", "beb": "BEB", "sw_ucb": "SW-UCB", "discounted_ts": "Discounted TS",
+    "oracle": "Oracle (reads the true p)",
 }
 
 
@@ -40,12 +42,10 @@ class Row:
 
 
 def setting_key(task: TaskConfig) -> str:
-    """The key of a setting in the tuning results, e.g. 'bandit-n100-k5' or 'mdp-n10'."""
+    """The key of a setting in the tuning results, e.g. 'bandit-n100-k5', 'mdp-n10' or 'switching-n100-k5-h0.05'."""
+    if task.family == "switching":
+        return f"switching-n{task.n}-k{task.k}-h{task.hazard:g}"
     return f"bandit-n{task.n}-k{task.k}" if task.family == "bandit" else f"mdp-n{task.n}"
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("RL2_CACHE_DIR", Path.home() / ".cache" / "rl2"))
 
 
 def tuned_hparams(task: TaskConfig) -> dict[str, dict[str, float]]:
@@ -66,6 +66,8 @@ def baselines_for(task: TaskConfig) -> list[str]:
     """The baselines that apply to a setting (Bayes-optimal only where its state space is small)."""
     if task.family == "mdp":
         return list(MDP_BASELINES)
+    if task.family == "switching":
+        return list(SWITCHING_BASELINES)
     names = list(BANDIT_BASELINES)
     if bayes_optimal_state_count(task.n, task.k) > BAYES_OPTIMAL_MAX_STATES:
         names.remove("bayes_optimal")
@@ -77,6 +79,8 @@ def run_baseline(name: str, task: TaskConfig, tasks, seed: int, hparams: dict[st
     generator = torch.Generator().manual_seed(seed + 2)
     if task.family == "bandit":
         rewards = run_bandit_baseline(name, tasks.probs.cpu(), task.n, generator, **hparams)
+    elif task.family == "switching":
+        rewards = run_switching_baseline(name, tasks.probs.cpu(), generator, **hparams)
     else:
         rewards = run_mdp_baseline(name, tasks.transitions.cpu(), tasks.mean_rewards.cpu(), task.n, task.horizon,
                                    generator, **hparams)
@@ -95,11 +99,14 @@ def tune_setting(task: TaskConfig, tasks: int, seed: int) -> dict[str, dict[str,
     """Grid-searches every tunable baseline of a setting on training tasks drawn from `seed`."""
     from rl2.baselines import BANDIT_HPARAMS, tune_bandit_baseline
     from rl2.baselines.mdp import MDP_HPARAMS, tune_mdp_baseline
+    from rl2.baselines.switching import SWITCHING_HPARAMS, tune_switching_baseline
 
     out = {}
     for name in baselines_for(task):
         if task.family == "bandit" and BANDIT_HPARAMS[name]:
             out[name] = tune_bandit_baseline(name, task.n, task.k, tasks, seed)
+        elif task.family == "switching" and SWITCHING_HPARAMS[name]:
+            out[name] = tune_switching_baseline(name, task.n, task.k, task.hazard, tasks, seed)
         elif task.family == "mdp" and MDP_HPARAMS[name]:
             out[name] = tune_mdp_baseline(name, task.n, tasks, seed, states=task.states, actions=task.actions,
                                           horizon=task.horizon)

@@ -30,20 +30,27 @@ def opt(default: Any, doc: str, **bounds: Any) -> Any:
 class TaskConfig:
     """Which task distribution the agent is meta-trained on."""
 
-    family: str = opt("bandit", "task family", choices=("bandit", "mdp"))
+    family: str = opt("bandit", "task family", choices=("bandit", "mdp", "switching"))
     n: int = opt(10, "episodes per trial (pulls per trial for bandits)", ge=1)
     k: int = opt(5, "bandit: number of arms", ge=2)
+    hazard: float = opt(0.05, "switching bandits: chance per pull that all arm probabilities are redrawn",
+                        ge=0.0, le=1.0)
     states: int = opt(10, "mdp: number of states", ge=1)
     actions: int = opt(5, "mdp: number of actions", ge=2)
     horizon: int = opt(10, "mdp: steps per episode", ge=1)
 
     @property
+    def is_bandit(self) -> bool:
+        """Stationary or switching bandits: k arms, every pull an episode of one step."""
+        return self.family in ("bandit", "switching")
+
+    @property
     def num_actions(self) -> int:
-        return self.k if self.family == "bandit" else self.actions
+        return self.k if self.is_bandit else self.actions
 
     @property
     def episode_length(self) -> int:
-        return 1 if self.family == "bandit" else self.horizon
+        return 1 if self.is_bandit else self.horizon
 
     @property
     def trial_length(self) -> int:

@@ -193,9 +193,21 @@ def checkpoint_state(learner: Learner) -> dict:
     return {"format": FORMAT_VERSION, "config": learner.config.to_dict(), "learner": learner.state_dict()}
 
 
+def _stored_config(state: dict) -> dict | None:
+    """A checkpoint's config with defaults filled in, so fields added to rl2 since it was written
+    (e.g. ``hazard``) do not block resuming it; None where it is unreadable."""
+    stored = state.get("config")
+    if not isinstance(stored, dict):
+        return None
+    try:
+        return Config.from_dict(stored).to_dict()
+    except (ConfigError, TypeError):
+        return None
+
+
 def restore_learner(config: Config, state: dict, device: torch.device) -> Learner:
     """A learner rebuilt from a checkpoint; refuses one written for another config."""
-    if state.get("config") != config.to_dict():
+    if _stored_config(state) != config.to_dict():
         raise CheckpointError("checkpoint was written by a run with a different config or task family")
     learner = Learner(config, device)
     learner.load_state_dict(state["learner"])

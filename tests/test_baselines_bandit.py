@@ -110,8 +110,8 @@ def test_gittins_table_is_cached_on_disk(tmp_path, monkeypatch):
     monkeypatch.setattr(gittins, "_MEMORY_CACHE", {})
     first = gittins.gittins_table(15)
     path = gittins.gittins_cache_path(15)
-    assert path.parent == tmp_path and path.is_file()
-    assert not list(tmp_path.glob("*.tmp"))  # the atomic write left no temp file behind
+    assert path.parent == tmp_path / "gittins" and path.is_file()
+    assert not list(path.parent.glob("*.tmp"))  # the atomic write left no temp file behind
 
     # A second call in a fresh process state must read the file, not recompute.
     gittins._MEMORY_CACHE.clear()

@@ -4,7 +4,8 @@ Bernoulli bandits (Table 1 of Duan et al. 2016): :func:`run_bandit_baseline` pla
 any of :data:`BANDIT_BASELINES` batched over tasks, and :func:`tune_bandit_baseline` grid-searches
 :data:`BANDIT_HPARAMS` on training tasks.  The finite-horizon Gittins index tables and the exact
 Bayes-optimal DP behind two of them live in :mod:`rl2.baselines.gittins` and
-:mod:`rl2.baselines.bayes_optimal`.
+:mod:`rl2.baselines.bayes_optimal`.  Switching (non-stationary) bandits: sliding-window UCB,
+discounted Thompson sampling and an oracle in :mod:`rl2.baselines.switching`.
 """
 
 from rl2.baselines.bandits import (

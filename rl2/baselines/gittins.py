@@ -44,7 +44,7 @@ n³/6 entries with no padding.  Cost is O(grid_size · n³/6); :func:`default_gr
 finest grid within a fixed amount of work: 1024 points for n = 100 (max_error 2e-4, about two
 seconds), 256 points for n = 500 (max_error 2e-3, 20-40 s on one busy core).  An index error
 that small changes < 1% of the policy's pulls and nothing measurable in its score.  Tables are cached per
-(n, grid_size) as ``.npz`` files in ``$RL2_CACHE_DIR`` (default ``~/.cache/rl2/gittins``), written
+(n, grid_size) as ``.npz`` files in ``$RL2_CACHE_DIR/gittins`` (default ``~/.cache/rl2/gittins``), written
 atomically; an unreadable or inconsistent file is recomputed and replaced.
 """
 
@@ -58,6 +58,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+from rl2.cache import cache_dir
 
 __all__ = [
     "GittinsTable",
@@ -221,9 +223,8 @@ def _continuation_values(t: int, n: int, lam: np.ndarray, w_child: np.ndarray) -
 
 
 def gittins_cache_dir() -> Path:
-    """``$RL2_CACHE_DIR`` if set, else ``~/.cache/rl2/gittins``."""
-    env = os.environ.get("RL2_CACHE_DIR")
-    return Path(env) if env else Path.home() / ".cache" / "rl2" / "gittins"
+    """``gittins/`` under rl2's cache directory (``$RL2_CACHE_DIR`` or ``~/.cache/rl2``)."""
+    return cache_dir() / "gittins"
 
 
 def gittins_cache_path(n: int, grid_size: int | None = None) -> Path:

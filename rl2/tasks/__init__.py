@@ -2,5 +2,6 @@
 
 from rl2.tasks.bandit import BanditTasks, BernoulliBandit
 from rl2.tasks.mdp import MDPTasks, TabularMDP
+from rl2.tasks.switching import SwitchingBandit, SwitchingBanditTasks
 
-__all__ = ["BanditTasks", "BernoulliBandit", "MDPTasks", "TabularMDP"]
+__all__ = ["BanditTasks", "BernoulliBandit", "MDPTasks", "SwitchingBandit", "SwitchingBanditTasks", "TabularMDP"]
