@@ -91,6 +91,8 @@ class PPOConfig:
     max_kl: float = opt(0.01, "trpo: limit on the mean KL between old and new policy per update", gt=0.0)
     cg_iters: int = opt(10, "trpo: conjugate-gradient iterations for the natural step", ge=1)
     cg_damping: float = opt(0.1, "trpo: damping added to the Fisher-vector product", ge=0.0)
+    fisher_fraction: float = opt(0.25, "trpo: fraction of the batch's trials the Fisher-vector products use",
+                                 gt=0.0, le=1.0)
     backtrack_steps: int = opt(10, "trpo: halvings of the step tried by the line search", ge=1)
 
 

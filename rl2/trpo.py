@@ -77,8 +77,15 @@ def trpo_update(policy: RecurrentActorCritic, value_optimizer: torch.optim.Optim
     logits, _ = policy.unroll(rollout.inputs, state0)
     old_logits = logits.detach()
     surrogate, kl, entropy = surrogate_and_kl(logits, old_logits)
-    g = _flat(torch.autograd.grad(surrogate, params, retain_graph=True))
-    grad_kl = _flat(torch.autograd.grad(kl, params, create_graph=True))
+    g = _flat(torch.autograd.grad(surrogate, params))
+    # The Fisher matrix is an average over trials: a random subset estimates it well at a fraction
+    # of the cost of the double backward passes through the recurrent core (CG needs ~10 of them).
+    B = rollout.rewards.shape[1]
+    sub = torch.randperm(B, generator=generator, device=generator.device)[: max(1, round(cfg.fisher_fraction * B))]
+    sub = sub.to(rollout.inputs.device)
+    sub_logits, _ = policy.unroll(rollout.inputs[:, sub], state0[:, sub])
+    sub_kl = categorical_kl(sub_logits.detach(), sub_logits).mean()
+    grad_kl = _flat(torch.autograd.grad(sub_kl, params, create_graph=True))
 
     def fisher_vector(v: torch.Tensor) -> torch.Tensor:
         # F v = ∇(∇KL · v) at the old policy (KL's Hessian is the Fisher matrix there)
