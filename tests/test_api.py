@@ -35,7 +35,7 @@ def test_streaming_agent_adapts_with_its_state_only():
     env.reset(tasks)
     g = torch.Generator().manual_seed(0)
     before = [p.clone() for p in model.policy.parameters()]
-    action, reward, done = agent.act(None), 0.0, False
+    action = agent.act(None)
     for _ in range(10):
         step = env.step(torch.tensor([action]), g)
         action = agent.act(None, float(step.reward), bool(step.episode_done))

@@ -26,9 +26,13 @@ class BanditEnv:
         self._not_truncated = torch.zeros_like(self._done)
         return self._obs
 
+    def arm_probs(self) -> torch.Tensor:
+        """Success probability of every arm for the next pull, [B, k]."""
+        return self.tasks.probs
+
     def step(self, actions: torch.Tensor, generator: torch.Generator) -> StepResult:
         assert self.tasks is not None, "reset the env with tasks first"
-        p = self.tasks.probs.gather(1, actions[:, None]).squeeze(1)  # [B]
+        p = self.arm_probs().gather(1, actions[:, None]).squeeze(1)  # [B]
         u = torch.rand(p.shape, generator=generator, device=p.device)
         reward = (u < p).to(p.dtype)
         return StepResult(obs=self._obs, reward=reward, terminated=self._done, truncated=self._not_truncated)
