@@ -235,6 +235,8 @@ def cmd_paper_tables(args: argparse.Namespace) -> int:
     _one_thread()
     if args.tasks < 2:
         raise UsageError(f"rl2 paper-tables: --tasks must be >= 2, got {args.tasks}")
+    if not args.output.resolve().parent.is_dir():
+        raise UsageError(f"rl2 paper-tables: cannot write {args.output}: its folder does not exist")
     runs = []
     for run_dir in args.runs:
         if not run_dir.exists():
@@ -280,6 +282,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nrl2: interrupted", file=sys.stderr)
         return 130
+    except OSError as e:  # an unreadable input or unwritable output path named by the user
+        print(f"rl2: error: {e.strerror or e}: {e.filename}", file=sys.stderr)
+        return EXIT_BAD_INPUT
 
 
 if __name__ == "__main__":
