@@ -308,23 +308,38 @@ def play_bandit_baseline(
     if n < 1:
         raise ValueError(f"n must be ≥ 1, got {n}")
     batch, k = probs.shape
-    device = probs.device
     policy = make_bandit_policy(name, n, k, **hparams)
+    # The reward uniform of each pull is drawn after the policy's own draws for that pull.
+    return play_policy(policy, n, lambda t: probs,
+                       lambda t: torch.rand(batch, generator=generator, device=probs.device, dtype=probs.dtype),
+                       generator)
+
+
+def play_policy(policy: BanditPolicy, n: int, probs_at: Callable[[int], Tensor], uniforms_at: Callable[[int], Tensor],
+                generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    """Runs a policy for n pulls; pull t pays ``uniforms_at(t) < probs_at(t)[arm]``.
+
+    probs_at(t) gives the arms' probabilities at pull t, [B, k] (the same tensor for stationary
+    bandits); uniforms_at(t), [B], is called after the policy acted. Returns (arms int64 [B, n],
+    rewards [B, n]).
+    """
+    probs0 = probs_at(0)
+    batch, k = probs0.shape
+    device, dtype = probs0.device, probs0.dtype
     policy.reset(batch, device)
     successes = torch.zeros(batch, k, dtype=torch.int64, device=device)
     failures = torch.zeros_like(successes)
     arms = torch.empty(batch, n, dtype=torch.int64, device=device)
-    rewards = torch.empty(batch, n, dtype=probs.dtype, device=device)
+    rewards = torch.empty(batch, n, dtype=dtype, device=device)
     for t in range(n):
         actions = policy.act(successes, failures, t, generator)
-        p = probs.gather(1, actions[:, None]).squeeze(1)
-        reward = (torch.rand(batch, generator=generator, device=device, dtype=probs.dtype) < p).to(probs.dtype)
+        p = probs_at(t).gather(1, actions[:, None]).squeeze(1)  # [B]
+        reward = (uniforms_at(t) < p).to(dtype)
         policy.observe(actions, reward)
         hit = reward.long()[:, None]
         successes.scatter_add_(1, actions[:, None], hit)
         failures.scatter_add_(1, actions[:, None], 1 - hit)
-        arms[:, t] = actions
-        rewards[:, t] = reward
+        arms[:, t], rewards[:, t] = actions, reward
     return arms, rewards
 
 

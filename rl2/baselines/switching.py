@@ -36,6 +36,7 @@ from rl2.baselines.bandits import (
     BanditPolicy,
     argmax_random_ties,
     make_bandit_policy,
+    play_policy,
 )
 from rl2.baselines.sampling import sample_beta
 from rl2.tasks.switching import SwitchingBandit
@@ -207,25 +208,10 @@ def play_switching_baseline(name: str, probs: Tensor, generator: torch.Generator
     if probs.dim() != 3:
         raise ValueError(f"probs must be [B, n, k], got shape {tuple(probs.shape)}")
     batch, n, k = probs.shape
-    device = probs.device
     policy = make_switching_policy(name, probs, **hparams)
-    policy.reset(batch, device)
     # Drawn before any policy draw: every baseline sees the same uniforms (common random numbers).
-    outcomes = torch.rand(batch, n, generator=generator, device=device, dtype=probs.dtype)
-    successes = torch.zeros(batch, k, dtype=torch.int64, device=device)
-    failures = torch.zeros_like(successes)
-    arms = torch.empty(batch, n, dtype=torch.int64, device=device)
-    rewards = torch.empty(batch, n, dtype=probs.dtype, device=device)
-    for t in range(n):
-        actions = policy.act(successes, failures, t, generator)
-        p = probs[:, t].gather(1, actions[:, None]).squeeze(1)  # [B]
-        reward = (outcomes[:, t] < p).to(probs.dtype)
-        policy.observe(actions, reward)
-        hit = reward.long()[:, None]
-        successes.scatter_add_(1, actions[:, None], hit)
-        failures.scatter_add_(1, actions[:, None], 1 - hit)
-        arms[:, t], rewards[:, t] = actions, reward
-    return arms, rewards
+    outcomes = torch.rand(batch, n, generator=generator, device=probs.device, dtype=probs.dtype)
+    return play_policy(policy, n, lambda t: probs[:, t], lambda t: outcomes[:, t], generator)
 
 
 def tune_switching_baseline(name: str, n: int, k: int, hazard: float, tasks: int, seed: int) -> dict[str, float]:
