@@ -1,4 +1,4 @@
-"""The `rl2` command: train | eval | presets.
+"""The `rl2` command: train | eval | compare | tune | paper-tables | plot | report | presets.
 
 Every config field is a flag (``--hidden 128``, ``--steps-per-update 2400``) whose help is the
 field's documentation. Bad input ends with one line on stderr and exit code 2.
@@ -95,6 +95,16 @@ def build_parser() -> argparse.ArgumentParser:
     tables.add_argument("--seed", type=int, default=1_000_003, help="seed of the held-out tasks")
     tables.add_argument("--output", type=Path, default=Path("paper_tables.md"), help="Markdown file (default paper_tables.md)")
 
+    plot = sub.add_parser("plot", help="PNG figures of runs: learning curve, adaptation curve, regret")
+    plot.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR",
+                      help="runs of one setting (several seeds are drawn as mean and range)")
+    plot.add_argument("--out", type=Path, default=None,
+                      help="folder for the PNG files (default RUN_DIR/plots for one run, ./plots for several)")
+
+    report = sub.add_parser("report", help="one self-contained HTML page: config, evaluation vs baselines, figures")
+    report.add_argument("run_dir", type=Path, help="run directory")
+    report.add_argument("--output", type=Path, default=None, help="HTML file (default RUN_DIR/report.html)")
+
     sub.add_parser("presets", help="list the presets")
     return parser
 
@@ -104,7 +114,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from rl2.train import format_eval, load_run_config, train
+    from rl2.train import format_eval, load_run_config, train, write_baselines, write_figures, write_report
 
     overrides = _overrides(args)
     if args.resume is not None:
@@ -132,8 +142,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         print("computing the classic baselines on the same held-out tasks ...", flush=True)
         _one_thread()
-        rows = [Row("RL² (this run)", result)] + compare_baselines(config.task, config.run.eval_trials, config.run.eval_seed)
-        print(format_table(rows, f"{_setting_title(config.task)}, {config.run.eval_trials} held-out tasks:"))
+        baselines = compare_baselines(config.task, config.run.eval_trials, config.run.eval_seed)
+        write_baselines(run_dir, baselines, config.run.eval_trials, config.run.eval_seed)
+        print(format_table([Row("RL² (this run)", result)] + baselines,
+                           f"{_setting_title(config.task)}, {config.run.eval_trials} held-out tasks:"))
+    print("figures: " + ", ".join(str(p) for p in write_figures([run_dir], run_dir / "plots")))
+    print(f"report: {write_report(run_dir, run_dir / 'report.html')}")
     return 0
 
 
@@ -249,6 +263,40 @@ def cmd_paper_tables(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ensure_baselines(run_dirs: list[Path]) -> None:
+    """Runs trained with --no-baselines get them now, on their own held-out tasks, so figures can show them."""
+    from rl2.compare import compare_baselines
+    from rl2.train import load_run_config, write_baselines
+
+    for run_dir in run_dirs:
+        if not run_dir.is_dir():
+            raise UsageError(f"rl2: {run_dir} is not a run directory")
+        if (run_dir / "eval.json").is_file() and not (run_dir / "baselines.json").is_file():
+            config = load_run_config(run_dir)
+            print(f"computing the classic baselines on the held-out tasks of {run_dir} ...", flush=True)
+            _one_thread()
+            rows = compare_baselines(config.task, config.run.eval_trials, config.run.eval_seed)
+            write_baselines(run_dir, rows, config.run.eval_trials, config.run.eval_seed)
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from rl2.train import write_figures
+
+    _ensure_baselines(args.run_dirs)
+    out = args.out or (args.run_dirs[0] / "plots" if len(args.run_dirs) == 1 else Path("plots"))
+    for path in write_figures(args.run_dirs, out):
+        print(path)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from rl2.train import write_report
+
+    _ensure_baselines([args.run_dir])
+    print(write_report(args.run_dir, args.output or args.run_dir / "report.html"))
+    return 0
+
+
 def cmd_presets(args: argparse.Namespace) -> int:
     for name, fields in PRESETS.items():
         marker = " (default)" if name == DEFAULT_PRESET else ""
@@ -257,10 +305,11 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"train": cmd_train, "eval": cmd_eval, "compare": cmd_compare, "tune": cmd_tune, "paper-tables": cmd_paper_tables,
-            "presets": cmd_presets}
+            "plot": cmd_plot, "report": cmd_report, "presets": cmd_presets}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from rl2.plots import RunLogError
     from rl2.train import Interrupted, RunDirError, TrainingFault
 
     parser = build_parser()
@@ -270,7 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return EXIT_BAD_INPUT
         return COMMANDS[args.command](args)
-    except (UsageError, ConfigError, CheckpointError, RunDirError) as e:
+    except (UsageError, ConfigError, CheckpointError, RunDirError, RunLogError) as e:
         print(f"rl2: error: {e}" if not str(e).startswith("rl2") else f"{e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except TrainingFault as e:

@@ -7,6 +7,8 @@ Run directory layout::
     RUN_DIR/tb/                TensorBoard event files
     RUN_DIR/checkpoints/       ckpt-XXXXXXXX.pt, the newest `keep_checkpoints`
     RUN_DIR/eval.json          held-out evaluation at the end of training
+    RUN_DIR/baselines.json     the classic baselines on the same held-out tasks
+    RUN_DIR/plots/*.png        figures (``rl2 plot``), RUN_DIR/report.html (``rl2 report``)
 """
 
 from __future__ import annotations
@@ -266,6 +268,43 @@ def train(config: Config, run_dir: Path, resume: bool = False, overwrite: bool =
     return learner, result
 
 
+def write_baselines(run_dir: Path, rows: list, trials: int, seed: int) -> Path:
+    """Stores the baselines' held-out results beside the run's, for the plots and the report."""
+    path = run_dir / "baselines.json"
+    data = {"trials": trials, "eval_seed": seed, "methods": {row.name: row.result.summary() for row in rows}}
+    _atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+    return path
+
+
+def write_figures(run_dirs: list[Path], out_dir: Path) -> list[Path]:
+    """PNG figures of runs of one setting (``rl2.plots``) written into `out_dir`."""
+    from rl2.plots import figures, load_run, png_bytes
+
+    pngs = {name: png_bytes(fig) for name, fig in figures([load_run(d) for d in run_dirs]).items()}
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise RunDirError(f"cannot create {out_dir}: {e.strerror}") from None
+    written = []
+    for name, data in pngs.items():
+        path = out_dir / f"{name}.png"
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+        written.append(path)
+    return written
+
+
+def write_report(run_dir: Path, path: Path) -> Path:
+    """The run's self-contained HTML report (``rl2.report``), figures embedded."""
+    from rl2.plots import figures, load_run, png_bytes
+    from rl2.report import render_report
+
+    run = load_run(run_dir)
+    _atomic_write_text(path, render_report(run, {name: png_bytes(fig) for name, fig in figures([run]).items()}))
+    return path
+
+
 def _stop_on_signal(signum: int, learner: Learner, ckpt_dir: Path, run_dir: Path, out: TextIO) -> None:
     path = save_checkpoint(ckpt_dir, learner.update, checkpoint_state(learner), learner.config.run.keep_checkpoints)
     name = signal.Signals(signum).name
@@ -295,4 +334,5 @@ def format_eval(summary: dict, max_episodes: int = 10) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["ConfigError", "Interrupted", "RunDirError", "TrainingFault", "format_eval", "load_run_config", "train"]
+__all__ = ["ConfigError", "Interrupted", "RunDirError", "TrainingFault", "format_eval", "load_run_config", "train",
+           "write_baselines", "write_figures", "write_report"]
