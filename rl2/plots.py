@@ -210,8 +210,9 @@ def regret_curve(runs: list[RunLogs]) -> Figure | None:
         return None
     items = dict(_baseline_items(runs))
     ref = np.array(items[reference]["episode_return_mean"])
-    fig, ax = _new_figure(f"Cumulative regret against {reference}: {setting_title(task)}", "pull in the trial",
-                          f"reward lost to {reference} so far")
+    short = reference.split(" (")[0]  # "Oracle (reads the true p)" -> "Oracle"
+    fig, ax = _new_figure(f"Cumulative regret against {short}: {setting_title(task)}", "pull in the trial",
+                          f"reward lost to {short} so far")
     pulls = np.arange(1, task.n + 1)
     rl2_mean = np.mean([r.evaluation["episode_return_mean"] for r in evaluated], 0)
     ax.plot(pulls, cumulative_regret(ref, rl2_mean), color=RL2_COLOR, linewidth=2.2, label="RL²")
