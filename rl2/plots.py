@@ -3,7 +3,8 @@ baselines.json): nothing here trains, evaluates or touches a clock.
 
 - learning curve: mean trial return vs env steps, mean and range over seeds, baselines as lines;
 - adaptation curve: mean return at each episode index inside the trial ("learning to learn");
-- bandits: cumulative regret over the pulls of a trial against the best Bayesian policy.
+- bandits: cumulative regret over the pulls of a trial against the best Bayesian policy;
+- mazes: success rate and length of the successful episodes at each episode index.
 
 Figures are built on ``matplotlib.figure.Figure`` directly (no pyplot): no global state, no display.
 """
@@ -225,10 +226,40 @@ def regret_curve(runs: list[RunLogs]) -> Figure | None:
     return fig
 
 
+def navigation_curve(runs: list[RunLogs]) -> Figure:
+    """Mazes: success rate and mean length of the successful episodes at each episode index of a
+    held-out trial, one line per test maze size (the layout of the paper's navigation table)."""
+    check_same_setting(runs)
+    evaluated = [r.evaluation["navigation"] for r in runs if r.evaluation and "navigation" in r.evaluation]
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
+    success_ax, length_ax = fig.subplots(1, 2)
+    seeds = "" if len(evaluated) == 1 else f", mean of {len(evaluated)} seeds"
+    fig.suptitle(f"Navigation in held-out mazes: {setting_title(runs[0].config.task)}{seeds}", fontsize=11)
+    for (name, first), color in zip(evaluated[0].items(), [RL2_COLOR, *BASELINE_COLORS]):
+        episodes = np.arange(1, len(first["episode_success_rate"]) + 1)
+        rate = np.mean([e[name]["episode_success_rate"] for e in evaluated], 0)
+        length = np.nanmean([e[name]["episode_success_length_mean"] for e in evaluated], 0)
+        success_ax.plot(episodes, 100 * rate, color=color, marker="o", linewidth=2, label=f"{name} mazes")
+        length_ax.plot(episodes, length, color=color, marker="o", linewidth=2, label=f"{name} mazes")
+    for ax, ylabel in ((success_ax, "episodes reaching the target (%)"),
+                       (length_ax, "steps to the target (successful episodes)")):
+        ax.set_xlabel("episode in the trial")
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    success_ax.set_ylim(0, 105)
+    length_ax.legend(fontsize=8, frameon=False)
+    return fig
+
+
 def figures(runs: list[RunLogs]) -> dict[str, Figure]:
     """Every figure that applies to the runs, by file stem."""
     out = {"learning_curve": learning_curve(runs)}
-    if any(r.evaluation for r in runs):
+    if any(r.evaluation and "navigation" in r.evaluation for r in runs):
+        out["navigation"] = navigation_curve(runs)
+    elif any(r.evaluation for r in runs):
         out["adaptation_curve"] = adaptation_curve(runs)
     regret = regret_curve(runs)
     if regret is not None:

@@ -17,6 +17,7 @@ CAPTIONS = {
     "learning_curve": "Meta-training (slow RL): mean total reward of the training trials as the weights learn.",
     "adaptation_curve": "Adaptation (fast RL, frozen weights): mean return at each episode of a held-out trial.",
     "regret": "Reward lost over the pulls of a trial, against the best Bayesian policy computed here.",
+    "navigation": "Adaptation in held-out mazes: a shorter path in later episodes means the agent remembered the way.",
 }
 
 STYLE = """
@@ -40,8 +41,24 @@ def _row(cells: list[str], css: str = "") -> str:
     return f"<tr{cls}>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>"
 
 
+def navigation_table(by_maze: dict[str, dict]) -> str:
+    """Mazes: per episode index, success rate and mean length of the successful episodes, per maze size."""
+    names = list(by_maze)
+    head = "<tr><th>episode</th>" + "".join(f"<th>{html.escape(n)}: success / steps</th>" for n in names) + "</tr>"
+    body = []
+    for i in range(len(by_maze[names[0]]["episode_success_rate"])):
+        cells = [f"{100 * by_maze[n]['episode_success_rate'][i]:.1f}% / "
+                 f"{_fmt(by_maze[n]['episode_success_length_mean'][i], 1)}" for n in names]
+        body.append(_row([str(i + 1), *cells]))
+    trials = by_maze[names[0]]["trials"]
+    return (f"<p>{trials} held-out mazes of each size (never seen in training); steps are the mean length of the "
+            f"episodes that reached the target.</p><table>{head}{''.join(body)}</table>")
+
+
 def evaluation_table(run: RunLogs) -> str:
     """RL² and each baseline on the same held-out tasks, best first."""
+    if run.evaluation and "navigation" in run.evaluation:
+        return navigation_table(run.evaluation["navigation"])
     rows: list[tuple[str, dict]] = []
     if run.evaluation:
         rows.append(("RL² (this run)", run.evaluation))
