@@ -19,9 +19,10 @@ In one process every method here is the identity, so the algorithm code reads th
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import TypeVar
 
 import torch
 import torch.distributed as dist

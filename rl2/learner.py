@@ -94,14 +94,18 @@ class Learner:
         return lr, ent
 
     def collect(self) -> Rollout:
-        """One trial on each of a batch of freshly sampled training tasks: this rank collects its
-        columns of the global batch, then every rank receives all of them."""
+        """One trial on each of a batch of freshly sampled training tasks: the global batch, of
+        which this rank collected its columns and received the others'."""
+        local = self.collect_local()
+        return Rollout(*(self.world.gather_columns(getattr(local, f.name)) for f in fields(Rollout)))
+
+    def collect_local(self) -> Rollout:
+        """This rank's contiguous columns of the global batch (all of it in one process)."""
         B = self.config.trials_per_update
         tasks = self.tasks.sample(B, self.task_generator)  # the global batch: the same draws on every rank
         mine = self.world.shard(B)
-        local = collect_trials(self.env, self.policy, slice_tasks(tasks, mine.start, mine.stop),
-                               self.config.task.trial_length, self.world.noise(self.rollout_generator, B))
-        return Rollout(*(self.world.gather_columns(getattr(local, f.name)) for f in fields(Rollout)))
+        return collect_trials(self.env, self.policy, slice_tasks(tasks, mine.start, mine.stop),
+                              self.config.task.trial_length, self.world.noise(self.rollout_generator, B))
 
     def iterate(self) -> IterationResult:
         """One meta-training iteration: collect a batch of trials, then update the weights on it."""

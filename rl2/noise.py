@@ -10,7 +10,6 @@ state, so one checkpointed state resumes them all.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 import torch
 
@@ -29,7 +28,7 @@ class ShardedGenerator:
         return self.generator.device
 
 
-RandomSource = Union[torch.Generator, ShardedGenerator]
+RandomSource = torch.Generator | ShardedGenerator
 
 
 def _draw(fn, shape: torch.Size | tuple[int, ...], source: RandomSource) -> torch.Tensor:
