@@ -11,7 +11,9 @@ A run with N ranks learns exactly like one process with the same global batch:
   normalization and every logged figure are global with no further communication;
 - each minibatch (a random set of global columns) is split into equal parts, one per rank; the
   mean of the ranks' gradients is then the gradient of the global minibatch's mean loss, and
-  gradient clipping, Adam and the target-KL stop see the same numbers on every rank.
+  gradient clipping, Adam and the target-KL stop see the same numbers on every rank;
+- TRPO likewise splits the batch's trials: its gradient, each Fisher-vector product (on a subset
+  that may split unevenly: parts weighted by size) and the line search's figures are reduced.
 
 In one process every method here is the identity, so the algorithm code reads the same either way.
 """
@@ -69,8 +71,6 @@ class World:
         """Refuses a config that cannot be split evenly over the ranks (ConfigError, one line)."""
         if self.size == 1:
             return
-        if config.ppo.algo == "trpo":
-            raise ConfigError("--algo trpo trains in one process only: run it without torchrun, or use --algo ppo")
         parts = self.size * config.ppo.minibatches
         if config.trials_per_update % parts:
             raise ConfigError(
@@ -79,9 +79,9 @@ class World:
                 f"a multiple of {parts * config.task.trial_length}, got {config.ppo.steps_per_update}")
 
     def shard(self, n: int) -> slice:
-        """This rank's contiguous share of n items (n divisible by the world size)."""
-        per = n // self.size
-        return slice(self.rank * per, (self.rank + 1) * per)
+        """This rank's contiguous share of n items: n / size of them where size divides n, else
+        shares differing by at most one (some may be empty)."""
+        return slice(self.rank * n // self.size, (self.rank + 1) * n // self.size)
 
     def noise(self, generator: torch.Generator, n: int) -> RandomSource:
         """The random source of this rank's rows of a global batch of n (the generator itself alone)."""
@@ -116,13 +116,17 @@ class World:
             p.grad.copy_(flat[offset : offset + n].view_as(p.grad))
             offset += n
 
-    def mean(self, x: torch.Tensor) -> torch.Tensor:
-        """The elementwise mean of x over the ranks (a new tensor)."""
+    def sum(self, x: torch.Tensor) -> torch.Tensor:
+        """The elementwise sum of x over the ranks (a new tensor; x itself alone)."""
         if self.size == 1:
             return x
         x = x.clone()
         dist.all_reduce(x)
-        return x / self.size
+        return x
+
+    def mean(self, x: torch.Tensor) -> torch.Tensor:
+        """The elementwise mean of x over the ranks (a new tensor; x itself alone)."""
+        return x if self.size == 1 else self.sum(x) / self.size
 
     def max(self, value: int) -> int:
         """The largest of the ranks' integers (e.g. to agree on stopping at a signal)."""

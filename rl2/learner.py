@@ -73,7 +73,7 @@ class Learner:
         # (its policy step is the natural gradient).
         trained = self.policy.parameters() if config.ppo.algo == "ppo" else self.policy.value_only_parameters()
         self.optimizer = torch.optim.Adam(trained, lr=config.ppo.lr, eps=1e-5)
-        self.update_fn = functools.partial(ppo_update, world=world) if config.ppo.algo == "ppo" else trpo_update
+        self.update_fn = functools.partial(ppo_update if config.ppo.algo == "ppo" else trpo_update, world=world)
         self.tasks = make_task_distribution(config.task)
         self.env = make_env(config.task)
         # Training tasks and rollout noise have their own streams; evaluation tasks use eval_seed.

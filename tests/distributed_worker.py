@@ -2,7 +2,9 @@
 inside and writes what each rank saw to OUT_DIR/rank-R.json for the test to assert on.
 
 Each rank also trains a single-process Learner on the same global batch in the same process, the
-reference its own distributed weights must match.
+reference its own distributed weights must match. Everything runs in float64, so that the match is
+tight (1e-10): a wrong weighting of the ranks' parts would show, float32 rounding (which TRPO's
+conjugate gradient amplifies to ~1e-5) would not hide it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ def max_difference(a: torch.nn.Module, b: torch.nn.Module) -> float:
 
 def main(out_dir: Path) -> None:
     torch.set_num_threads(1)
+    torch.set_default_dtype(torch.float64)
     config = Config().replace(family="mdp", n=2, states=3, actions=2, horizon=3, hidden=16,
                               steps_per_update=48, minibatches=2, epochs=2, total_steps=48 * UPDATES,
                               target_kl=1e-10)  # so small that every update stops after its first epoch
@@ -52,6 +55,13 @@ def main(out_dir: Path) -> None:
         report["epochs"] = [result.stats.epochs, expected.stats.epochs]
         report["generators_equal"] = bool(torch.equal(sharded.rollout_generator.get_state(),
                                                       single.rollout_generator.get_state()))
+        # TRPO: gradient, Fisher-vector products (on an uneven 2 + 1 split of 3 trials) and line search.
+        trpo = config.replace(algo="trpo", critic="separate", fisher_fraction=0.375)
+        single, sharded_trpo = Learner(trpo), Learner(trpo, world=world)
+        for _ in range(UPDATES):
+            result, expected = sharded_trpo.iterate(), single.iterate()
+        report["trpo_max_param_difference"] = max_difference(sharded_trpo.policy, single.policy)
+        report["trpo_approx_kl"] = [result.stats.approx_kl, expected.stats.approx_kl]
         params = list(sharded.policy.parameters())
         report["in_step"] = world.in_step(params)
         nudged = [p.detach() + (1e-6 if world.rank == 1 and i == 0 else 0.0) for i, p in enumerate(params)]
