@@ -308,7 +308,9 @@ def _save(learner: Learner, ckpt_dir: Path) -> Path | None:
 def _stop_on_signal(signum: int, learner: Learner, ckpt_dir: Path, run_dir: Path, out: TextIO) -> None:
     path = _save(learner, ckpt_dir)
     name = signal.Signals(signum).name
-    raise Interrupted(128 + signum, f"{name}: saved {path} (update {learner.update}); resume with: rl2 train --resume {run_dir}")
+    launcher = " (launched as this run was, by torchrun)" if learner.world.size > 1 else ""
+    raise Interrupted(128 + signum, f"{name}: saved {path} (update {learner.update}); "
+                                    f"resume with: rl2 train --resume {run_dir}{launcher}")
 
 
 def _progress_bar(config: Config, learner: Learner, enabled: bool, out: TextIO):
