@@ -234,11 +234,17 @@ def _start(config: Config, run_dir: Path, resume: bool, overwrite: bool, device:
 
     found = world.on_main(prepare)
     if found is None:
-        return Learner(config, device, world)
-    name, state = found
-    learner = restore_learner(config, state, device, world)
-    if world.is_main:
-        print(f"resuming {run_dir} from {name} (update {learner.update}, {learner.env_steps:,} env steps)", file=out)
+        learner = Learner(config, device, world)
+    else:
+        name, state = found
+        learner = restore_learner(config, state, device, world)
+        if world.is_main:
+            print(f"resuming {run_dir} from {name} (update {learner.update}, {learner.env_steps:,} env steps)", file=out)
+    # Every rank builds its weights from the same seed (or receives rank 0's checkpoint): a mismatch
+    # here means the machines run different code, which would also draw different tasks.
+    if not world.in_step(learner.policy.state_dict().values()):
+        raise TrainingFault("the ranks built different weights from the same seed: "
+                            "run the same rl2 and torch versions on every machine")
     return learner
 
 
