@@ -12,11 +12,14 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from rl2.checkpoint import CheckpointError
 from rl2.config import ConfigError, all_fields, describe_bounds
 from rl2.presets import DEFAULT_PRESET, PRESETS, preset_config
+
+if TYPE_CHECKING:
+    from rl2.distributed import World
 
 EXIT_BAD_INPUT = 2
 
@@ -111,7 +114,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         return _train(args, world)
 
 
-def _train(args: argparse.Namespace, world) -> int:
+def _train(args: argparse.Namespace, world: World) -> int:
     from rl2.train import format_eval, load_run_config, train
 
     overrides = _overrides(args)
