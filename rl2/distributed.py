@@ -60,9 +60,10 @@ class World:
         if device.type != "cuda":
             return device
         count = torch.cuda.device_count()
-        if self.local_rank >= count:
-            raise ConfigError(f"--device cuda: local rank {self.local_rank} has no GPU of its own ({count} on this "
-                              f"machine): launch at most {count} processes per node")
+        # Agreed by all ranks: rank 0 (the one that reports) may have a GPU while another has none.
+        if self.max(int(self.local_rank >= count)):
+            raise ConfigError(f"--device cuda: some rank has no GPU of its own ({count} on rank 0's machine): "
+                              "launch at most as many processes per machine as it has GPUs")
         device = torch.device("cuda", self.local_rank)
         torch.cuda.set_device(device)
         return device
