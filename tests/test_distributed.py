@@ -17,6 +17,7 @@ from rl2.checkpoint import list_checkpoints, load_checkpoint
 from rl2.cli import main
 from rl2.config import Config, ConfigError
 from rl2.distributed import World
+from rl2.noise import rand, randn
 
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run"]
 WORKER = Path(__file__).with_name("distributed_worker.py")
@@ -144,3 +145,23 @@ def test_two_gpus_equal_one(tmp_path, capsys):
     r = torchrun(["-m", "rl2", *TRAIN, "--device", "cuda", "--run-dir", str(two)])
     assert r.returncode == 0, r.stderr[-3000:]
     assert_same_learner(final_state(two), final_state(one), tol=1e-4)
+
+
+def test_a_rank_draws_its_rows_of_the_global_batch():
+    """Rank r's noise is rows of what one process draws for the whole batch; generators stay in step."""
+    whole, part = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    expected = torch.rand(8, 3, generator=whole), torch.randn(8, generator=whole)
+    source = World(rank=1, size=2).noise(part, 8)
+    assert torch.equal(rand((4, 3), source), expected[0][4:8])
+    assert torch.equal(randn((4,), source), expected[1][4:8])
+    assert torch.equal(part.get_state(), whole.get_state())
+    with pytest.raises(ValueError, match="rows 4:8 drew a batch of 5"):
+        rand((5, 3), source)
+    assert World().noise(part, 8) is part  # one process: the generator itself
+
+
+def test_shards_cover_the_batch_once():
+    for n, size in [(8, 2), (3, 2), (1, 2), (10, 4)]:
+        parts = [World(rank=r, size=size).shard(n) for r in range(size)]
+        assert [i for p in parts for i in range(n)[p]] == list(range(n))
+        assert max(p.stop - p.start for p in parts) - min(p.stop - p.start for p in parts) <= 1
