@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from rl2.envs.base import TrialEnv
+from rl2.noise import RandomSource
 from rl2.policy import RecurrentActorCritic, rl2_inputs, sample_actions
 
 
@@ -40,7 +41,7 @@ class Rollout:
 
 @torch.no_grad()
 def collect_trials(env: TrialEnv, policy: RecurrentActorCritic, tasks: Any, trial_length: int,
-                   generator: torch.Generator, greedy: bool = False) -> Rollout:
+                   generator: RandomSource, greedy: bool = False) -> Rollout:
     """Runs one trial of `trial_length` steps on each task, starting from the initial state."""
     obs = env.reset(tasks)
     B, device = obs.shape[0], obs.device
