@@ -148,10 +148,15 @@ def learning_curve(runs: list[RunLogs]) -> Figure:
     fig, ax = _new_figure(f"Meta-training: {setting_title(task)}", "env steps",
                           f"mean total reward per trial ({task.n} episodes)")
     steps, mean, low, high = seed_band(runs)
-    label = "RL² (training trials)" if len(runs) == 1 else f"RL² (training trials, mean and range of {len(runs)} seeds)"
-    ax.plot(steps, mean, color=RL2_COLOR, linewidth=2.2, label=label)
+    label = "RL² (training trials)" if len(runs) == 1 else f"RL² (training trials,\n  mean and range of {len(runs)} seeds)"
+    window = len(steps) // 40  # one batch's mean is noisy: long runs are drawn smoothed over a few updates
+    if window > 1:
+        ax.plot(steps, mean, color=RL2_COLOR, linewidth=0.8, alpha=0.3)
+        label += f"\n  moving average over {window} updates"
+    ax.plot(steps, moving_average(mean, window), color=RL2_COLOR, linewidth=2.2, label=label)
     if len(runs) > 1:
-        ax.fill_between(steps, low, high, color=RL2_COLOR, alpha=0.2, linewidth=0)
+        ax.fill_between(steps, moving_average(low, window), moving_average(high, window), color=RL2_COLOR, alpha=0.2,
+                        linewidth=0)
     for color, (name, summary) in zip(BASELINE_COLORS, _baseline_items(runs)):
         ax.axhline(summary["mean_trial_return"], color=color, linestyle="--", linewidth=1.2, label=f"{name} (held-out)")
     ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 3))

@@ -83,7 +83,7 @@ def test_figures_have_one_line_per_method(runs):
     assert len(learning.collections) == 1  # the band over the two seeds
     assert len(adaptation.get_lines()) == 1 + baselines
     assert len(regret.get_lines()) == 1 + (baselines - 1) + 1  # RL², the others against the reference, y=0
-    rl2_line = learning.get_lines()[0]
+    rl2_line = learning.get_lines()[0]  # 3 updates: drawn as they are, no moving average
     assert rl2_line.get_color() == RL2_COLOR
     steps = rl2_line.get_xdata()
     assert list(steps) == [200, 400, 600]
