@@ -15,7 +15,7 @@ from torch import nn
 
 from rl2.config import PPOConfig
 from rl2.policy import RecurrentActorCritic, categorical_stats
-from rl2.ppo import UpdateStats, explained_variance, gae
+from rl2.ppo import UpdateStats, advantages_and_returns, explained_variance, masked_mean, masked_std
 from rl2.rollout import Rollout
 
 
@@ -61,18 +61,17 @@ def _set_flat(params: list[nn.Parameter], flat: torch.Tensor) -> None:
 def trpo_update(policy: RecurrentActorCritic, value_optimizer: torch.optim.Optimizer, rollout: Rollout,
                 cfg: PPOConfig, minibatches: int, ent_coef: float, generator: torch.Generator) -> UpdateStats:
     """One TRPO policy step on the whole batch of trials, then value fitting on minibatches."""
-    advantages, returns = gae(rollout.rewards, rollout.values, rollout.trial_end, cfg.gamma, cfg.lam)
-    policy.value_norm.update(returns, policy.value_head)
+    advantages, returns, mask = advantages_and_returns(policy, rollout, cfg)
     if cfg.norm_adv:
-        advantages = (advantages - advantages.mean()) / (advantages.std(unbiased=False) + 1e-8)
+        advantages = (advantages - masked_mean(advantages, mask)) / (masked_std(advantages, mask) + 1e-8)
     params = policy.policy_parameters()
     state0 = policy.initial_state(rollout.rewards.shape[1], rollout.inputs.device)
 
     def surrogate_and_kl(logits: torch.Tensor, old_logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         logp, entropy = categorical_stats(logits, rollout.actions)
         ratio = (logp - rollout.logprobs).exp()
-        surrogate = (ratio * advantages).mean() + ent_coef * entropy.mean()
-        return surrogate, categorical_kl(old_logits, logits).mean(), entropy.mean()
+        surrogate = masked_mean(ratio * advantages, mask) + ent_coef * masked_mean(entropy, mask)
+        return surrogate, masked_mean(categorical_kl(old_logits, logits), mask), masked_mean(entropy, mask)
 
     logits, _ = policy.unroll(rollout.inputs, state0)
     old_logits = logits.detach()
@@ -84,7 +83,7 @@ def trpo_update(policy: RecurrentActorCritic, value_optimizer: torch.optim.Optim
     sub = torch.randperm(B, generator=generator, device=generator.device)[: max(1, round(cfg.fisher_fraction * B))]
     sub = sub.to(rollout.inputs.device)
     sub_logits, _ = policy.unroll(rollout.inputs[:, sub], state0[:, sub])
-    sub_kl = categorical_kl(sub_logits.detach(), sub_logits).mean()
+    sub_kl = masked_mean(categorical_kl(sub_logits.detach(), sub_logits), None if mask is None else mask[:, sub])
     grad_kl = _flat(torch.autograd.grad(sub_kl, params, create_graph=True))
 
     def fisher_vector(v: torch.Tensor) -> torch.Tensor:
@@ -106,15 +105,17 @@ def trpo_update(policy: RecurrentActorCritic, value_optimizer: torch.optim.Optim
                 break
         if not accepted:  # no step improved within the trust region: keep the old policy
             _set_flat(params, old_params)
-    value_loss = fit_value(policy, value_optimizer, rollout, returns, cfg, minibatches, generator)
+    value_loss = fit_value(policy, value_optimizer, rollout, returns, cfg, minibatches, generator, mask)
     return UpdateStats(policy_loss=-float(surrogate.detach()), value_loss=value_loss, entropy=float(entropy.detach()),
-                       approx_kl=final_kl, clipfrac=0.0, explained_variance=explained_variance(rollout.values, returns),
+                       approx_kl=final_kl, clipfrac=0.0,
+                       explained_variance=explained_variance(rollout.values, returns, mask),
                        epochs=cfg.epochs)
 
 
 def fit_value(policy: RecurrentActorCritic, optimizer: torch.optim.Optimizer, rollout: Rollout, returns: torch.Tensor,
-              cfg: PPOConfig, minibatches: int, generator: torch.Generator) -> float:
-    """Regresses the value function on the λ-returns (normalized units); returns the mean loss."""
+              cfg: PPOConfig, minibatches: int, generator: torch.Generator, mask: torch.Tensor | None = None) -> float:
+    """Regresses the value function on the λ-returns (normalized units) over the masked steps;
+    returns the mean loss."""
     B = rollout.rewards.shape[1]
     per_mb = B // minibatches
     state0 = policy.initial_state(per_mb, rollout.inputs.device)
@@ -124,7 +125,8 @@ def fit_value(policy: RecurrentActorCritic, optimizer: torch.optim.Optimizer, ro
         for i in range(minibatches):
             cols = order[i * per_mb : (i + 1) * per_mb]
             _, values = policy.unroll(rollout.inputs[:, cols], state0)
-            loss = 0.5 * ((values - returns[:, cols]) / policy.value_norm.std).pow(2).mean()
+            error = ((values - returns[:, cols]) / policy.value_norm.std).pow(2)
+            loss = 0.5 * masked_mean(error, None if mask is None else mask[:, cols])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             nn.utils.clip_grad_norm_(policy.value_only_parameters(), cfg.max_grad_norm)
