@@ -127,7 +127,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                       progress=not args.no_progress)
     print(f"evaluation on held-out tasks ({run_dir / 'eval.json'}):")
     print(format_eval(result.summary()))
-    if not args.no_baselines:
+    if not args.no_baselines and config.task.family != "maze":  # no classic baselines navigate from pixels
         from rl2.compare import Row, compare_baselines, format_table
 
         print("computing the classic baselines on the same held-out tasks ...", flush=True)
@@ -140,6 +140,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _setting_title(task) -> str:
     if task.family == "bandit":
         return f"Bernoulli bandits, k={task.k} arms, n={task.n} pulls per trial"
+    if task.family == "maze":
+        return f"random {task.maze_size}x{task.maze_size} mazes seen {task.view}, n={task.n} episodes"
     if task.family == "switching":
         return (f"switching Bernoulli bandits, k={task.k} arms, n={task.n} pulls per trial, "
                 f"hazard {task.hazard:g} per pull")
