@@ -102,10 +102,16 @@ class MazeEnv:
         self._rows = torch.arange(B, device=device)
         self._nbr = neighbours(self.size, device).reshape(-1)  # [N * 4]: cell * 4 + direction -> cell
         self._open = tasks.passages.reshape(B, N * 4)
-        self._tiles = cell_tiles(tasks)  # [B, N + 1, 4, 3, 3]
+        self._tiles = cell_tiles(tasks)  # [B, N + 1, 4, 3, 3] labels
+        # The same tiles in colour, one row per (maze, cell, heading): a step's image is then one
+        # row gather and one permute. Top-down: the whole maze without the agent, drawn once a trial.
+        self._tile_rgb = labels_to_rgb(self._tiles).reshape(B * (N + 1) * 4, 3 * TILE * TILE)
+        if self.view == "topdown":
+            self._maze_rgb = labels_to_rgb(self._maze_labels()).reshape(B, -1)
         self.cell = tasks.start.clone()
         self.heading = tasks.start_dir.clone()
         self.t = torch.zeros(B, dtype=torch.long, device=device)  # steps into the current episode
+        self.arrived = self.cell
         return self.observe()
 
     def step(self, actions: torch.Tensor, generator: torch.Generator | None = None) -> StepResult:
@@ -118,6 +124,7 @@ class MazeEnv:
         cell = torch.where(forward & can_move, self._nbr[edge], self.cell)
         heading = (self.heading + (actions == TURN_RIGHT).long() - (actions == TURN_LEFT).long()) % 4
         self.t += 1
+        self.arrived = cell  # where this step took each agent, before any respawn (to draw paths)
         reached = cell == self.tasks.target
         truncated = ~reached & (self.t >= self.max_episode_steps)
         reward = STEP_REWARD + WALL_HIT_REWARD * hit.float() + TARGET_REWARD * reached.float()
@@ -129,12 +136,32 @@ class MazeEnv:
         return StepResult(obs=self.observe(), reward=reward, terminated=reached, truncated=truncated)
 
     def observe(self) -> torch.Tensor:
-        """The current observation of every maze, [B, 3·H·W]."""
-        labels = self.egocentric_labels() if self.view == "egocentric" else self.topdown_labels()
-        return labels_to_rgb(labels).reshape(labels.shape[0], -1)
+        """The current observation of every maze, [B, 3·H·W] (the colours of the pixel labels)."""
+        B, N = self._rows.shape[0], self.size * self.size
+        if self.view == "topdown":
+            obs = self._maze_rgb.clone()
+            _, H, W = self.obs_shape
+            r, c = self.cell // self.size, self.cell % self.size
+            facing = torch.tensor(EDGE_PIXELS, device=self.cell.device)[self.heading]  # [B, 2]
+            for y, x in ((r * TILE + 1, c * TILE + 1), (r * TILE + facing[:, 0], c * TILE + facing[:, 1])):
+                for ch in range(3):
+                    obs[self._rows, ch * H * W + y * W + x] = float(PALETTE[AGENT, ch])
+            return obs
+        rows = (self._rows[:, None, None] * (N + 1) + self._window()) * 4 + self.heading[:, None, None]
+        tiles = self._tile_rgb.index_select(0, rows.reshape(-1))  # [B·depth·3, 3·3·3]
+        # [B, depth, col, channel, tile row, tile col] -> [B, channel, depth, tile row, col, tile col]
+        tiles = tiles.view(B, self.view_depth, 3, 3, TILE, TILE).permute(0, 3, 1, 4, 2, 5)
+        return tiles.reshape(B, -1)
 
     def egocentric_labels(self) -> torch.Tensor:
         """[B, 3·depth, 9] pixel labels of the window ahead of each agent (farthest row on top)."""
+        B = self._rows.shape[0]
+        tiles = self._tiles[self._rows[:, None, None], self._window(), self.heading[:, None, None]]  # [B, depth, 3, 3, 3]
+        return tiles.permute(0, 1, 3, 2, 4).reshape(B, self.view_depth * TILE, 3 * TILE)
+
+    def _window(self) -> torch.Tensor:
+        """[B, depth, 3] the cells of the egocentric window (N where out of sight), farthest row first,
+        columns left, centre, right of the agent's heading."""
         B, N, h = self._rows.shape[0], self.size * self.size, self.heading
         left, right = (h + 3) % 4, (h + 1) % 4
         cell, in_sight = self.cell, torch.ones(B, dtype=torch.bool, device=h.device)
@@ -145,9 +172,7 @@ class MazeEnv:
             rows.append(torch.stack([sides[0], seen, sides[1]], 1))  # [B, 3] left, centre, right
             in_sight = in_sight & self._sees(cell, h)
             cell = torch.where(in_sight, self._nbr[cell * 4 + h], cell)
-        window = torch.stack(rows[::-1], 1)  # [B, depth, 3] cell indices, farthest row first
-        tiles = self._tiles[self._rows[:, None, None], window, h[:, None, None]]  # [B, depth, 3, 3, 3]
-        return tiles.permute(0, 1, 3, 2, 4).reshape(B, self.view_depth * TILE, 3 * TILE)
+        return torch.stack(rows[::-1], 1)
 
     def _sees(self, cell: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
         """[B] bool: the passage from `cell` in `direction` is open (so the cell beyond is in sight)."""
@@ -155,9 +180,15 @@ class MazeEnv:
 
     def topdown_labels(self) -> torch.Tensor:
         """[B, 3·size, 3·size] pixel labels of the whole maze, north up, with the agent drawn."""
-        B, s = self._rows.shape[0], self.size
-        tiles = self._tiles[:, : s * s, 0].clone()  # [B, N, 3, 3] heading 0: north up
+        labels = self._maze_labels()
+        r, c = self.cell // self.size, self.cell % self.size
         facing = torch.tensor(EDGE_PIXELS, device=self.cell.device)[self.heading]  # [B, 2] edge pixel faced
-        tiles[self._rows, self.cell, 1, 1] = AGENT
-        tiles[self._rows, self.cell, facing[:, 0], facing[:, 1]] = AGENT
+        labels[self._rows, r * TILE + 1, c * TILE + 1] = AGENT
+        labels[self._rows, r * TILE + facing[:, 0], c * TILE + facing[:, 1]] = AGENT
+        return labels
+
+    def _maze_labels(self) -> torch.Tensor:
+        """[B, 3·size, 3·size] pixel labels of the whole maze, north up, without the agent."""
+        B, s = self._rows.shape[0], self.size
+        tiles = self._tiles[:, : s * s, 0]  # [B, N, 3, 3] heading 0: north up
         return tiles.reshape(B, s, s, TILE, TILE).permute(0, 1, 3, 2, 4).reshape(B, s * TILE, s * TILE)
