@@ -4,8 +4,7 @@ padding kept out of the loss, the CNN path, and a short meta-training run."""
 import copy
 import dataclasses
 import json
-import subprocess
-import sys
+import struct
 
 import pytest
 import torch
@@ -217,25 +216,50 @@ def test_a_few_updates_of_meta_training_on_mazes():
     assert all(torch.isfinite(p).all() for p in learner.policy.parameters())
 
 
-def test_cli_train_eval_and_render_a_maze_run(tmp_path):
+def test_cli_train_eval_and_render_a_maze_run(tmp_path, capsys):
+    from rl2.cli import main
+
     run_dir = tmp_path / "maze"
-    common = ["--hidden", "16", "--max-episode-steps", "15", "--large-maze-size", "6", "--large-max-episode-steps",
-              "30", "--eval-episodes", "3", "--steps-per-update", "240", "--total-steps", "480", "--threads", "1"]
-    r = subprocess.run([sys.executable, "-m", "rl2", "train", "maze-5x5", "--run-dir", str(run_dir), "--eval-trials",
-                        "20", "--no-progress", *common], capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
-    assert "| episode | small (5x5) | large (6x6) |" in r.stdout and "| 3 |" in r.stdout
+    assert main(["train", "maze-5x5", "--run-dir", str(run_dir), "--eval-trials", "20", "--no-progress", "--hidden", "16",
+                 "--max-episode-steps", "15", "--large-maze-size", "6", "--large-max-episode-steps", "30",
+                 "--eval-episodes", "3", "--steps-per-update", "240", "--total-steps", "480"]) == 0
+    out = capsys.readouterr().out
+    assert "| episode | small (5x5) | large (6x6) |" in out and "| 3 |" in out
     summary = json.loads((run_dir / "eval.json").read_text())["navigation"]
     assert set(summary) == {"small (5x5)", "large (6x6)"}
     assert len(summary["large (6x6)"]["episode_success_rate"]) == 3
-    r = subprocess.run([sys.executable, "-m", "rl2", "eval", str(run_dir), "--trials", "10"], capture_output=True,
-                       text=True, timeout=300)
-    assert r.returncode == 0 and "| 1 |" in r.stdout, r.stderr
-    r = subprocess.run([sys.executable, "-m", "rl2", "render", str(run_dir), "--out", str(tmp_path / "t.png")],
-                       capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
+    assert main(["eval", str(run_dir), "--trials", "10"]) == 0
+    assert "| 1 |" in capsys.readouterr().out
+    assert main(["render", str(run_dir), "--out", str(tmp_path / "t.png")]) == 0
+    assert capsys.readouterr().out.count("episode ") == 2
     png = (tmp_path / "t.png").read_bytes()
-    assert png.startswith(b"\x89PNG") and r.stdout.count("episode ") == 2
-    r = subprocess.run([sys.executable, "-m", "rl2", "render", str(run_dir), "--out", str(tmp_path / "no" / "t.png")],
-                       capture_output=True, text=True, timeout=300)
-    assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert png.startswith(b"\x89PNG")
+    width, height = struct.unpack(">II", png[16:24])
+    assert (width, height) == (2 * (5 * 24 + 3) + 8, 5 * 24 + 3)  # two 5x5 panels side by side
+    assert main(["render", str(run_dir), "--out", str(tmp_path / "no" / "t.png")]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_trial_picture_draws_walls_start_target_and_the_path(tmp_path):
+    import zlib
+
+    import numpy as np
+
+    from rl2.render import CELL, COLOURS, draw_episode, write_png
+
+    orange = (255, 128, 0)
+    img = draw_episode(corridor_maze(start=0, target=2), [0, 1, 2], orange)
+    mid = CELL // 2 + 1  # the centre pixel of a cell
+    assert tuple(img[mid, CELL + mid]) == orange  # the path runs through cell 1
+    assert tuple(img[CELL + 1, CELL + mid]) == COLOURS["wall"]  # cell 1's south side is closed
+    assert tuple(img[5, 2 * CELL + 1]) == COLOURS["floor"]  # no wall between cells 1 and 2 (off the path line)
+    assert tuple(img[2 * CELL + 8, 8]) == COLOURS["floor"]  # cell 6, not visited: floor
+    assert tuple(img[6, 6]) == COLOURS["start"] and tuple(img[6, 2 * CELL + 6]) == COLOURS["target"]
+    write_png(tmp_path / "e.png", img)
+    data = (tmp_path / "e.png").read_bytes()
+    idat = data.index(b"IDAT")
+    length = int.from_bytes(data[idat - 4 : idat], "big")
+    raw = np.frombuffer(zlib.decompress(data[idat + 4 : idat + 4 + length]), dtype=np.uint8)
+    decoded = raw.reshape(img.shape[0], 1 + img.shape[1] * 3)[:, 1:].reshape(img.shape)
+    assert np.array_equal(decoded, img)  # the PNG holds exactly the pixels drawn
