@@ -46,3 +46,14 @@ def test_mdp_n10_beats_random_clearly():
     assert summary["mean_trial_return"] - summary["ci95"] >= 105.0, summary
     per_episode = summary["episode_return_mean"]
     assert per_episode[-1] > per_episode[0] + 0.5, per_episode  # later episodes earn more
+
+
+@pytest.mark.slow
+def test_maze_agent_finds_the_target_faster_in_episode_two():
+    model = RL2("maze-5x5")
+    model.learn()
+    small = model.evaluate(trials=1_000).by_maze["small (5x5)"].summary()
+    success, length = small["episode_success_rate"], small["episode_success_length_mean"]
+    # A uniform random policy: 34% success, 90 steps in every episode (measured on the same mazes).
+    assert success[0] >= 0.6 and success[1] >= 0.6, small
+    assert length[1] < 0.9 * length[0], small  # it remembers where the target is
