@@ -6,7 +6,10 @@ steps per update, CPU. Prints:
   2. the bound: a bare torch.nn.GRU forward+backward on the update's minibatch shapes, as env steps/s
      of a loop that did nothing else (8 epochs of it per batch), and rl2's fraction of it;
   3. sb3-contrib RecurrentPPO on the same task through a Gymnasium wrapper that gives it the RL²
-     inputs, if sb3-contrib is installed (pip install sb3-contrib), and the ratio rl2 / peer.
+     inputs, if sb3-contrib is installed (pip install sb3-contrib), and the ratio rl2 / peer;
+  4. the FLOP ceiling: the arithmetic one env step costs (collection forward + 8 x forward and
+     backward of the GRU and heads) at the rate this machine multiplies the recurrent matmul's
+     shapes: no loop doing that arithmetic can run faster, whatever its overheads.
 
     python benchmarks/throughput.py [--seconds 60] [--threads 2] [--no-peer]
 """
@@ -56,6 +59,32 @@ def bench_bound(seconds: float, epochs: int) -> float:
     return T * mb * minibatches / (per_pass * epochs * minibatches)
 
 
+def flops_per_env_step(hidden: int, input_dim: int, actions: int, epochs: int) -> float:
+    """Floating-point operations of the recurrent core and heads per env step of meta-training.
+
+    A GRU step is two matmuls, [D] x [D, 3H] and [H] x [H, 3H]: 2·3H(D + H) flops. Backpropagation
+    through a matmul costs two more of the same size (the gradients of its input and its weight),
+    except the first layer's input, whose gradient is not needed.
+    """
+    H, D, A = hidden, input_dim, actions
+    heads = 2 * H * (A + 1)  # policy logits and value
+    forward = 2 * 3 * H * (D + H) + heads
+    backward = 2 * (2 * 3 * H * H) + 2 * 3 * H * D + 2 * heads
+    return forward + epochs * (forward + backward)  # collection, then every epoch
+
+
+def gemm_rate(rows: int, hidden: int, seconds: float) -> float:
+    """Flop/s of this machine on the recurrent matmul of the update, [rows, H] x [H, 3H]."""
+    a, b = torch.randn(rows, hidden), torch.randn(hidden, 3 * hidden)
+    a @ b
+    start, reps = time.perf_counter(), 0
+    while time.perf_counter() - start < seconds:
+        for _ in range(100):
+            a @ b
+        reps += 100
+    return 2 * rows * hidden * 3 * hidden * reps / (time.perf_counter() - start)
+
+
 def bench_sb3(seconds: float) -> float | None:
     try:
         from sb3_contrib import RecurrentPPO
@@ -90,10 +119,18 @@ def main() -> None:
     print(f"rl2 meta-training loop: {rl2_sps:,.0f} env steps/s ({updates} updates)")
     bound = bench_bound(min(args.seconds, 20.0), args.epochs)
     print(f"bare GRU fwd+bwd bound:  {bound:,.0f} env steps/s -> rl2 at {rl2_sps / bound:.2f} of the bound")
+    config = preset_config("bandit-n100-k5")
+    flops = flops_per_env_step(256, 1 + config.task.k + 2, config.task.k, args.epochs)
+    rate = gemm_rate(config.trials_per_minibatch, 256, min(args.seconds, 10.0))
+    ceiling = rate / flops
+    print(f"FLOP ceiling: {flops / 1e6:.1f} MFLOP per env step at {rate / 1e9:.1f} GFLOP/s (this machine's "
+          f"[{config.trials_per_minibatch}, 256] x [256, 768] matmul) -> {ceiling:,.0f} env steps/s; "
+          f"rl2 at {rl2_sps / ceiling:.2f} of it")
     if not args.no_peer:
         peer = bench_sb3(args.seconds)
         if peer is not None:
-            print(f"sb3-contrib RecurrentPPO (LSTM 256): {peer:,.0f} env steps/s -> ratio rl2/peer {rl2_sps / peer:.1f}")
+            print(f"sb3-contrib RecurrentPPO (LSTM 256): {peer:,.0f} env steps/s -> ratio rl2/peer {rl2_sps / peer:.1f} "
+                  f"(a loop at the FLOP ceiling would reach {ceiling / peer:.1f})")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak resident memory of this process: {peak:,.0f} MiB")
 

@@ -1,4 +1,4 @@
-"""The `rl2` command: train | eval | compare | tune | paper-tables | render | presets.
+"""The `rl2` command: train | eval | compare | tune | paper-tables | plot | report | render | presets.
 
 Every config field is a flag (``--hidden 128``, ``--steps-per-update 2400``) whose help is the
 field's documentation. Bad input ends with one line on stderr and exit code 2.
@@ -7,16 +7,19 @@ field's documentation. Bad input ends with one line on stderr and exit code 2.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from rl2.checkpoint import CheckpointError
 from rl2.config import ConfigError, all_fields, describe_bounds
-from rl2.device import resolve_device
 from rl2.presets import DEFAULT_PRESET, PRESETS, preset_config
+
+if TYPE_CHECKING:
+    from rl2.distributed import World
 
 EXIT_BAD_INPUT = 2
 
@@ -95,6 +98,16 @@ def build_parser() -> argparse.ArgumentParser:
     tables.add_argument("--seed", type=int, default=1_000_003, help="seed of the held-out tasks")
     tables.add_argument("--output", type=Path, default=Path("paper_tables.md"), help="Markdown file (default paper_tables.md)")
 
+    plot = sub.add_parser("plot", help="PNG figures of runs: learning curve, adaptation curve, regret")
+    plot.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR",
+                      help="runs of one setting (several seeds are drawn as mean and range)")
+    plot.add_argument("--out", type=Path, default=None,
+                      help="folder for the PNG files (default RUN_DIR/plots for one run, ./plots for several)")
+
+    report = sub.add_parser("report", help="one self-contained HTML page: config, evaluation vs baselines, figures")
+    report.add_argument("run_dir", type=Path, help="run directory")
+    report.add_argument("--output", type=Path, default=None, help="HTML file (default RUN_DIR/report.html)")
+
     render = sub.add_parser("render", help="picture of a maze run's trial: the agent's path in each episode")
     render.add_argument("run_dir", type=Path, help="run directory or checkpoint file of a maze run")
     render.add_argument("--out", type=Path, default=None, help="PNG file (default RUN_DIR/trial.png)")
@@ -113,14 +126,22 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from rl2.train import format_eval, load_run_config, train
+    from rl2.distributed import launched
+
+    # Under torchrun this runs on every rank; the process group is up for the whole command.
+    with launched() as world:
+        return _train(args, world)
+
+
+def _train(args: argparse.Namespace, world: World) -> int:
+    from rl2.train import format_eval, load_run_config, train, write_baselines, write_figures, write_report
 
     overrides = _overrides(args)
     if args.resume is not None:
         if args.preset is not None or args.run_dir is not None:
             raise UsageError("rl2 train: --resume takes the run's own config: give no preset or --run-dir with it")
         run_dir = args.resume
-        config = load_run_config(run_dir)
+        config = world.on_main(lambda: load_run_config(run_dir))
         differing = {k: v for k, v in overrides.items() if _field_value(config, k) != v}
         if differing:
             name, value = next(iter(differing.items()))
@@ -129,21 +150,34 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         preset = args.preset or DEFAULT_PRESET
         config = preset_config(preset, **overrides)
-        run_dir = args.run_dir or Path("runs") / f"{preset}-{datetime.now():%Y%m%d-%H%M%S}"
-    resolve_device(config.run.device)  # refuse an unusable device before anything is written
-    print(f"run directory: {run_dir}")
+        # Rank 0's clock names the run: the ranks' clocks may straddle a second.
+        run_dir = args.run_dir or world.on_main(lambda: Path("runs") / f"{preset}-{datetime.now():%Y%m%d-%H%M%S}")
+    world.check(config)  # refuse a batch that does not split over the ranks, or an unusable device,
+    world.device(config.run.device)  # before anything is written
+    say = print if world.is_main else _quiet
+    say(f"run directory: {run_dir}" + (f" ({world.size} processes)" if world.size > 1 else ""))
     _, result = train(config, run_dir, resume=args.resume is not None, overwrite=args.overwrite,
-                      progress=not args.no_progress)
-    print(f"evaluation on held-out tasks ({run_dir / 'eval.json'}):")
-    print(format_eval(result.summary()))
-    if not args.no_baselines and config.task.family != "maze":  # no classic baselines navigate from pixels
+                      progress=not args.no_progress, world=world)
+    say(f"evaluation on held-out tasks ({run_dir / 'eval.json'}):")
+    say(format_eval(result.summary()))
+    # No classic baselines navigate mazes from pixels.
+    if not args.no_baselines and world.is_main and config.task.family != "maze":
         from rl2.compare import Row, compare_baselines, format_table
 
         print("computing the classic baselines on the same held-out tasks ...", flush=True)
         _one_thread()
-        rows = [Row("RL² (this run)", result)] + compare_baselines(config.task, config.run.eval_trials, config.run.eval_seed)
-        print(format_table(rows, f"{_setting_title(config.task)}, {config.run.eval_trials} held-out tasks:"))
+        baselines = compare_baselines(config.task, config.run.eval_trials, config.run.eval_seed)
+        write_baselines(run_dir, baselines, config.run.eval_trials, config.run.eval_seed)
+        print(format_table([Row("RL² (this run)", result)] + baselines,
+                           f"{_setting_title(config.task)}, {config.run.eval_trials} held-out tasks:"))
+    if world.is_main:  # rank 0 owns the run directory's files
+        print("figures: " + ", ".join(str(p) for p in write_figures([run_dir], run_dir / "plots")))
+        print(f"report: {write_report(run_dir, run_dir / 'report.html')}")
     return 0
+
+
+def _quiet(*args: Any, **kwargs: Any) -> None:
+    """print for ranks other than 0: they say nothing."""
 
 
 def _setting_title(task) -> str:
@@ -298,6 +332,42 @@ def cmd_paper_tables(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ensure_baselines(run_dirs: list[Path]) -> None:
+    """Runs trained with --no-baselines get them now, on their own held-out tasks, so figures can show them."""
+    from rl2.compare import compare_baselines
+    from rl2.train import load_run_config, write_baselines
+
+    for run_dir in run_dirs:
+        if not run_dir.is_dir():
+            raise UsageError(f"rl2: {run_dir} is not a run directory")
+        config = load_run_config(run_dir)
+        if config.task.family == "maze":  # no classic baselines navigate mazes from pixels
+            continue
+        if (run_dir / "eval.json").is_file() and not (run_dir / "baselines.json").is_file():
+            print(f"computing the classic baselines on the held-out tasks of {run_dir} ...", flush=True)
+            _one_thread()
+            rows = compare_baselines(config.task, config.run.eval_trials, config.run.eval_seed)
+            write_baselines(run_dir, rows, config.run.eval_trials, config.run.eval_seed)
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from rl2.train import write_figures
+
+    _ensure_baselines(args.run_dirs)
+    out = args.out or (args.run_dirs[0] / "plots" if len(args.run_dirs) == 1 else Path("plots"))
+    for path in write_figures(args.run_dirs, out):
+        print(path)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from rl2.train import write_report
+
+    _ensure_baselines([args.run_dir])
+    print(write_report(args.run_dir, args.output or args.run_dir / "report.html"))
+    return 0
+
+
 def cmd_presets(args: argparse.Namespace) -> int:
     for name, fields in PRESETS.items():
         marker = " (default)" if name == DEFAULT_PRESET else ""
@@ -306,12 +376,17 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"train": cmd_train, "eval": cmd_eval, "compare": cmd_compare, "tune": cmd_tune, "paper-tables": cmd_paper_tables,
-            "render": cmd_render, "presets": cmd_presets}
+            "plot": cmd_plot, "report": cmd_report, "render": cmd_render, "presets": cmd_presets}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from rl2.distributed import env_rank
+    from rl2.plots import RunLogError
     from rl2.train import Interrupted, RunDirError, TrainingFault
 
+    # Under torchrun every rank meets the same errors (rank 0's file-system errors are handed to the
+    # others): rank 0 reports them, the others exit with the same code in silence.
+    say = functools.partial(print, file=sys.stderr) if env_rank() == 0 else _quiet
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -319,20 +394,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return EXIT_BAD_INPUT
         return COMMANDS[args.command](args)
-    except (UsageError, ConfigError, CheckpointError, RunDirError) as e:
-        print(f"rl2: error: {e}" if not str(e).startswith("rl2") else f"{e}", file=sys.stderr)
+    except (UsageError, ConfigError, CheckpointError, RunDirError, RunLogError) as e:
+        say(f"rl2: error: {e}" if not str(e).startswith("rl2") else f"{e}")
         return EXIT_BAD_INPUT
     except TrainingFault as e:
-        print(f"rl2: training stopped: {e}", file=sys.stderr)
+        say(f"rl2: training stopped: {e}")
         return 1
     except Interrupted as e:
-        print(f"\nrl2: interrupted by {e}", file=sys.stderr)
+        say(f"\nrl2: interrupted by {e}")
         return e.exit_code
     except KeyboardInterrupt:
-        print("\nrl2: interrupted", file=sys.stderr)
+        say("\nrl2: interrupted")
         return 130
     except OSError as e:  # an unreadable input or unwritable output path named by the user
-        print(f"rl2: error: {e.strerror or e}: {e.filename}", file=sys.stderr)
+        say(f"rl2: error: {e.strerror or e}: {e.filename}")
         return EXIT_BAD_INPUT
 
 

@@ -261,3 +261,26 @@ def _check_field(f: dataclasses.Field, value: Any) -> None:
     )
     if bad:
         raise ConfigError(f"{f.name} must be {describe_bounds(f)}, got {value!r}")
+
+
+def config_reference() -> str:
+    """docs/config-reference.md: every field with its CLI flag, default, range and documentation.
+
+    Generated from the dataclasses (``python scripts/make_config_reference.py``); a test fails when the
+    checked-in page and the code drift apart.
+    """
+    lines = ["# Config reference", "",
+             "Every field of a run's config, grouped as in `config.json`. Each is also a flag of `rl2 train`",
+             "(`--steps-per-update 2400`), a keyword of the Python API (`RL2(\"bandit-n10-k5\", hidden=128)`)",
+             "and is checked against its range before anything runs. Presets (`rl2 presets`) set some of them.",
+             "This page is generated from `rl2/config.py`: edit the code, then run",
+             "`python scripts/make_config_reference.py`.", ""]
+    for group_name, group_cls in GROUPS.items():
+        lines += [f"## `{group_name}`: {(group_cls.__doc__ or '').strip()}", "",
+                  "| field | flag | default | allowed | meaning |", "|---|---|---|---|---|"]
+        for f in dataclasses.fields(group_cls):
+            default = f.default if not isinstance(f.default, bool) else str(f.default).lower()
+            lines.append(f"| `{f.name}` | `--{f.name.replace('_', '-')}` | `{default}` | {describe_bounds(f)} "
+                         f"| {f.metadata['doc']} |")
+        lines.append("")
+    return "\n".join(lines)

@@ -12,6 +12,7 @@ from rl2.config import TaskConfig
 from rl2.envs import make_env, make_task_distribution
 from rl2.policy import RecurrentActorCritic
 from rl2.rollout import collect_trials
+from rl2.tasks import slice_tasks
 
 
 def mean_ci95(x: torch.Tensor) -> tuple[float, float]:
@@ -120,7 +121,7 @@ def evaluate_setting(policy: RecurrentActorCritic, task: TaskConfig, trials: int
     policy.eval()
     returns, lengths, success = [], [], []
     for start in range(0, trials, chunk):
-        part = _slice_tasks(tasks, start, start + chunk)
+        part = slice_tasks(tasks, start, start + chunk)
         rollout = collect_trials(env, policy, part, task.n, task.trial_length, outcome_generator, greedy=greedy,
                                  record_inputs=False)
         returns.append(rollout.episode_returns(task.n).cpu())
@@ -131,8 +132,3 @@ def evaluate_setting(policy: RecurrentActorCritic, task: TaskConfig, trials: int
         return EvalResult(episode_returns=torch.cat(returns, 0))
     return EvalResult(torch.cat(returns, 0), torch.cat(lengths, 0), torch.cat(success, 0))
 
-
-def _slice_tasks(tasks, start: int, stop: int):
-    """Rows start:stop of a batch of tasks (any dataclass of [B, ...] tensors)."""
-    fields = {name: value[start:stop] for name, value in vars(tasks).items()}
-    return type(tasks)(**fields)

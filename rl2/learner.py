@@ -6,15 +6,18 @@ Python API or a test alike, and its whole state round-trips through ``state_dict
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import functools
+from dataclasses import asdict, dataclass, fields
 
 import torch
 
 from rl2.config import Config
+from rl2.distributed import SINGLE, World
 from rl2.envs import make_env, make_task_distribution
 from rl2.policy import RecurrentActorCritic
 from rl2.ppo import UpdateStats, ppo_update
 from rl2.rollout import Rollout, collect_trials
+from rl2.tasks import slice_tasks
 from rl2.trpo import trpo_update
 
 
@@ -54,11 +57,17 @@ class IterationResult:
 
 
 class Learner:
-    """Policy, optimizer, random generators and counters of one meta-training run."""
+    """Policy, optimizer, random generators and counters of one meta-training run.
 
-    def __init__(self, config: Config, device: torch.device | str = "cpu") -> None:
+    Under torchrun every rank holds a Learner in the same state; `world` splits each batch's
+    columns over the ranks (see ``rl2.distributed``). ``config.trials_per_update`` is the global batch.
+    """
+
+    def __init__(self, config: Config, device: torch.device | str = "cpu", world: World = SINGLE) -> None:
+        world.check(config)
         self.config = config
         self.device = torch.device(device)
+        self.world = world
         with torch.random.fork_rng(devices=[]):  # seeded weights without touching the caller's global RNG
             torch.manual_seed(config.run.seed)
             self.policy = build_policy(config, self.device)
@@ -66,7 +75,7 @@ class Learner:
         # (its policy step is the natural gradient).
         trained = self.policy.parameters() if config.ppo.algo == "ppo" else self.policy.value_only_parameters()
         self.optimizer = torch.optim.Adam(trained, lr=config.ppo.lr, eps=1e-5)
-        self.update_fn = ppo_update if config.ppo.algo == "ppo" else trpo_update
+        self.update_fn = functools.partial(ppo_update if config.ppo.algo == "ppo" else trpo_update, world=world)
         self.tasks = make_task_distribution(config.task)
         self.env = make_env(config.task)
         # Training tasks and rollout noise have their own streams; evaluation tasks use eval_seed.
@@ -87,10 +96,18 @@ class Learner:
         return lr, ent
 
     def collect(self) -> Rollout:
-        """One trial on each of a batch of freshly sampled training tasks."""
-        tasks = self.tasks.sample(self.config.trials_per_update, self.task_generator)
-        task = self.config.task
-        return collect_trials(self.env, self.policy, tasks, task.n, task.trial_length, self.rollout_generator)
+        """One trial on each of a batch of freshly sampled training tasks: the global batch, of
+        which this rank collected its columns and received the others'."""
+        local = self.collect_local()
+        return Rollout(*(self.world.gather_columns(getattr(local, f.name)) for f in fields(Rollout)))
+
+    def collect_local(self) -> Rollout:
+        """This rank's contiguous columns of the global batch (all of it in one process)."""
+        B, task = self.config.trials_per_update, self.config.task
+        tasks = self.tasks.sample(B, self.task_generator)  # the global batch: the same draws on every rank
+        mine = self.world.shard(B)
+        return collect_trials(self.env, self.policy, slice_tasks(tasks, mine.start, mine.stop), task.n,
+                              task.trial_length, self.world.noise(self.rollout_generator, B))
 
     def iterate(self) -> IterationResult:
         """One meta-training iteration: collect a batch of trials, then update the weights on it."""

@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from rl2.noise import RandomSource, rand
+
 RecurrentState = torch.Tensor  # [1, B, H] (GRU) or [2, B, H] (LSTM: h, c)
 
 
@@ -31,9 +33,9 @@ def rl2_inputs(obs: torch.Tensor, prev_action: torch.Tensor, prev_reward: torch.
                       prev_done.unsqueeze(-1).to(obs.dtype)], dim=-1)
 
 
-def sample_actions(logits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Categorical sample by the Gumbel-max trick, drawing only from the given generator."""
-    u = torch.rand(logits.shape, generator=generator, device=logits.device)
+def sample_actions(logits: torch.Tensor, generator: RandomSource) -> torch.Tensor:
+    """Categorical sample by the Gumbel-max trick, drawing only from the given generator (or shard)."""
+    u = rand(logits.shape, generator)
     gumbel = -torch.log(-torch.log(u.clamp_(min=1e-20)))
     return (logits + gumbel).argmax(-1)
 

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from rl2.config import PPOConfig
+from rl2.distributed import SINGLE, World
 from rl2.policy import RecurrentActorCritic, categorical_stats
 from rl2.rollout import Rollout
 
@@ -122,46 +123,59 @@ class UpdateStats:
     epochs: int
 
 
+STAT_NAMES = ("policy", "value", "entropy", "approx_kl", "clipfrac")
+
+
 def ppo_update(policy: RecurrentActorCritic, optimizer: torch.optim.Optimizer, rollout: Rollout,
-               cfg: PPOConfig, minibatches: int, ent_coef: float, generator: torch.Generator) -> UpdateStats:
-    """Several epochs of minibatch PPO on one rollout; minibatches are sets of whole trial columns."""
+               cfg: PPOConfig, minibatches: int, ent_coef: float, generator: torch.Generator,
+               world: World = SINGLE) -> UpdateStats:
+    """Several epochs of minibatch PPO on one rollout; minibatches are sets of whole trial columns.
+
+    Under torchrun the rollout is the global one (the same on every rank) and each rank trains on
+    its equal part of every minibatch; gradients and statistics are averaged over the ranks.
+    """
     advantages, returns, mask = advantages_and_returns(policy, rollout, cfg)
     B = rollout.rewards.shape[1]
     per_mb = B // minibatches
-    state0 = policy.initial_state(per_mb, rollout.inputs.device)
-    sums: dict[str, float] = {}
-    count, epochs_done = 0, 0
+    mine = world.shard(per_mb)  # this rank's part of every minibatch
+    state0 = policy.initial_state(mine.stop - mine.start, rollout.inputs.device)
+    totals = torch.zeros(len(STAT_NAMES), device=rollout.inputs.device)
+    epochs_done = 0
     for _ in range(cfg.epochs):
         order = torch.randperm(B, generator=generator, device=generator.device).to(rollout.inputs.device)
-        kls = []
+        epoch = torch.zeros_like(totals)  # stays on the device: no host sync per minibatch
         for i in range(minibatches):
             cols = order[i * per_mb : (i + 1) * per_mb]
-            logits, values = policy.unroll(rollout.inputs[:, cols], state0)  # [T, mb, A], [T, mb]
-            logp, entropy = categorical_stats(logits, rollout.actions[:, cols])
             adv = advantages[:, cols]
             mb_mask = None if mask is None else mask[:, cols]
-            if cfg.norm_adv:  # biased std: defined for one step too
+            if cfg.norm_adv:  # statistics of the whole (global) minibatch; biased std: defined for one step too
                 adv = (adv - masked_mean(adv, mb_mask)) / (masked_std(adv, mb_mask) + 1e-8)
+            cols, adv = cols[mine], adv[:, mine]
+            mb_mask = None if mb_mask is None else mb_mask[:, mine]
+            logits, values = policy.unroll(rollout.inputs[:, cols], state0)  # [T, mb, A], [T, mb]
+            logp, entropy = categorical_stats(logits, rollout.actions[:, cols])
             value_error = (values - returns[:, cols]) / policy.value_norm.std
             terms = ppo_loss(logp, rollout.logprobs[:, cols], adv, value_error, entropy,
                              cfg.clip, cfg.vf_coef, ent_coef, mb_mask)
             optimizer.zero_grad(set_to_none=True)
             terms.loss.backward()
+            # The mean of equal parts' mean gradients is the gradient of the global minibatch's mean loss.
+            world.average_gradients(policy.parameters())
             nn.utils.clip_grad_norm_(policy.parameters(), cfg.max_grad_norm)
             optimizer.step()
-            for name in ("policy", "value", "entropy", "approx_kl", "clipfrac", "loss"):
-                sums[name] = sums.get(name, 0.0) + float(getattr(terms, name).detach())
-            kls.append(float(terms.approx_kl))
-            count += 1
+            epoch += torch.stack([getattr(terms, name).detach() for name in STAT_NAMES])
+        epoch = world.mean(epoch)
+        totals += epoch
         epochs_done += 1
-        if cfg.target_kl > 0 and sum(kls) / len(kls) > cfg.target_kl:
+        if cfg.target_kl > 0 and float(epoch[STAT_NAMES.index("approx_kl")]) / minibatches > cfg.target_kl:
             break
+    means = (totals / (epochs_done * minibatches)).tolist()
     return UpdateStats(
-        policy_loss=sums["policy"] / count,
-        value_loss=sums["value"] / count,
-        entropy=sums["entropy"] / count,
-        approx_kl=sums["approx_kl"] / count,
-        clipfrac=sums["clipfrac"] / count,
+        policy_loss=means[0],
+        value_loss=means[1],
+        entropy=means[2],
+        approx_kl=means[3],
+        clipfrac=means[4],
         explained_variance=explained_variance(rollout.values, returns, mask),
         epochs=epochs_done,
     )

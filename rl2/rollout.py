@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from rl2.envs.base import TrialEnv
+from rl2.noise import RandomSource
 from rl2.policy import RecurrentActorCritic, rl2_inputs, sample_actions
 
 
@@ -78,7 +79,7 @@ def _fixed_index(T: int, B: int, episodes: int) -> torch.Tensor:
 
 @torch.no_grad()
 def collect_trials(env: TrialEnv, policy: RecurrentActorCritic, tasks: Any, episodes: int, max_steps: int,
-                   generator: torch.Generator, greedy: bool = False, record_inputs: bool = True,
+                   generator: RandomSource, greedy: bool = False, record_inputs: bool = True,
                    after_step: Callable[[], None] | None = None) -> Rollout:
     """Runs one trial of `episodes` episodes on each task, starting from the initial state.
 

@@ -7,6 +7,8 @@ Run directory layout::
     RUN_DIR/tb/                TensorBoard event files
     RUN_DIR/checkpoints/       ckpt-XXXXXXXX.pt, the newest `keep_checkpoints`
     RUN_DIR/eval.json          held-out evaluation at the end of training
+    RUN_DIR/baselines.json     the classic baselines on the same held-out tasks
+    RUN_DIR/plots/*.png        figures (``rl2 plot``), RUN_DIR/report.html (``rl2 report``)
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import torch
 
 from rl2.checkpoint import FORMAT_VERSION, CheckpointError, list_checkpoints, load_latest, save_checkpoint
 from rl2.config import Config, ConfigError
-from rl2.device import resolve_device
+from rl2.distributed import SINGLE, World
 from rl2.evaluate import EvalResult, NavigationResult, evaluate
 from rl2.learner import IterationResult, Learner
 
@@ -208,41 +210,68 @@ def _stored_config(state: dict) -> dict | None:
         return None
 
 
-def restore_learner(config: Config, state: dict, device: torch.device) -> Learner:
+def restore_learner(config: Config, state: dict, device: torch.device, world: World = SINGLE) -> Learner:
     """A learner rebuilt from a checkpoint; refuses one written for another config."""
     if _stored_config(state) != config.to_dict():
         raise CheckpointError("checkpoint was written by a run with a different config or task family")
-    learner = Learner(config, device)
+    learner = Learner(config, device, world)
     learner.load_state_dict(state["learner"])
+    return learner
+
+
+def _start(config: Config, run_dir: Path, resume: bool, overwrite: bool, device: torch.device,
+           out: TextIO, world: World) -> Learner:
+    """The learner a run starts from: fresh, or the newest checkpoint's (chosen and read by rank 0,
+    handed to every rank, so all start from the same state even without a shared file system)."""
+    ckpt_dir = run_dir / "checkpoints"
+
+    def prepare() -> tuple[str, dict] | None:
+        if not resume:
+            prepare_run_dir(run_dir, config, overwrite)
+            return None
+        check_writable(run_dir)
+        if not list_checkpoints(ckpt_dir):
+            # Killed before its first checkpoint: nothing to continue, so the run starts over in place.
+            print(f"resuming {run_dir}: no checkpoint yet, starting from update 0", file=out)
+            return None
+        path, state = load_latest(ckpt_dir)
+        return path.name, state
+
+    found = world.on_main(prepare)
+    if found is None:
+        learner = Learner(config, device, world)
+    else:
+        name, state = found
+        learner = restore_learner(config, state, device, world)
+        if world.is_main:
+            print(f"resuming {run_dir} from {name} (update {learner.update}, {learner.env_steps:,} env steps)", file=out)
+    # Every rank builds its weights from the same seed (or receives rank 0's checkpoint): a mismatch
+    # here means the machines run different code, which would also draw different tasks.
+    if not world.in_step(learner.policy.state_dict().values()):
+        raise TrainingFault("the ranks built different weights from the same seed: "
+                            "run the same rl2 and torch versions on every machine")
     return learner
 
 
 def train(config: Config, run_dir: Path, resume: bool = False, overwrite: bool = False,
           progress: bool = True, out: TextIO = sys.stdout,
-          on_iteration: Callable[[Learner, IterationResult], None] | None = None
-          ) -> tuple[Learner, EvalResult | NavigationResult]:
-    """Meta-trains into `run_dir` (fresh, or continued from its newest checkpoint), then evaluates."""
-    device = resolve_device(config.run.device)
+          on_iteration: Callable[[Learner, IterationResult], None] | None = None,
+          world: World = SINGLE) -> tuple[Learner, EvalResult | NavigationResult]:
+    """Meta-trains into `run_dir` (fresh, or continued from its newest checkpoint), then evaluates.
+
+    Under torchrun (`world` from ``rl2.distributed.launched``) every rank calls this; only rank 0
+    writes the run directory, logs and shows progress. Every rank evaluates the same held-out tasks.
+    """
+    world.check(config)
+    device = world.device(config.run.device)
     if config.run.threads:
         torch.set_num_threads(config.run.threads)
     if config.run.deterministic:
         torch.use_deterministic_algorithms(True)
     ckpt_dir = run_dir / "checkpoints"
-    if resume and not list_checkpoints(ckpt_dir):
-        # Killed before its first checkpoint: nothing to continue, so the run starts over in place.
-        check_writable(run_dir)
-        learner = Learner(config, device)
-        print(f"resuming {run_dir}: no checkpoint yet, starting from update 0", file=out)
-    elif resume:
-        check_writable(run_dir)
-        path, state = load_latest(ckpt_dir)
-        learner = restore_learner(config, state, device)
-        print(f"resuming {run_dir} from {path.name} (update {learner.update}, {learner.env_steps:,} env steps)", file=out)
-    else:
-        prepare_run_dir(run_dir, config, overwrite)
-        learner = Learner(config, device)
-    log = MetricsLog(run_dir, learner.update, learner.env_steps)
-    bar = _progress_bar(config, learner, progress, out)
+    learner = _start(config, run_dir, resume, overwrite, device, out, world)
+    log = MetricsLog(run_dir, learner.update, learner.env_steps) if world.is_main else None
+    bar = _progress_bar(config, learner, progress and world.is_main, out)
     start, steps_at_start = time.perf_counter(), learner.env_steps
     try:
         with _SignalFlag() as flag:
@@ -251,29 +280,85 @@ def train(config: Config, run_dir: Path, resume: bool = False, overwrite: bool =
                 check_finite(learner, result)
                 elapsed = time.perf_counter() - start
                 sps = (learner.env_steps - steps_at_start) / max(elapsed, 1e-9)
-                log.write(metrics_row(result, elapsed, sps))
+                if log is not None:
+                    log.write(metrics_row(result, elapsed, sps))
                 if learner.update % config.run.checkpoint_every == 0 or learner.update == config.num_updates:
-                    save_checkpoint(ckpt_dir, learner.update, checkpoint_state(learner), config.run.keep_checkpoints)
+                    _save(learner, ckpt_dir)
                 if bar is not None:
                     bar.update(result.env_steps - bar.n)
                     bar.set_postfix(trial_return=f"{result.trial_return:.2f}", steps_per_s=f"{sps:,.0f}")
                 if on_iteration is not None:
                     on_iteration(learner, result)
-                if flag.signum is not None:
-                    _stop_on_signal(flag.signum, learner, ckpt_dir, run_dir, out)
+                # torchrun passes a signal to every rank, but each sees it at its own moment: agree
+                # on it, so that all stop after the same update.
+                signum = world.max(flag.signum or 0)
+                if signum:
+                    _stop_on_signal(signum, learner, ckpt_dir, run_dir, out)
     finally:
         if bar is not None:
             bar.close()
-        log.close()
+        if log is not None:
+            log.close()
     result = evaluate(learner.policy, config.task, config.run.eval_trials, config.run.eval_seed)
-    _atomic_write_text(run_dir / "eval.json", json.dumps(result.summary(), indent=2) + "\n")
+    if world.is_main:
+        _atomic_write_text(run_dir / "eval.json", json.dumps(result.summary(), indent=2) + "\n")
     return learner, result
 
 
+def _save(learner: Learner, ckpt_dir: Path) -> Path | None:
+    """Rank 0 writes the checkpoint of all ranks, after checking that they are indeed in step."""
+    world = learner.world
+    if not world.in_step(learner.policy.state_dict().values()):
+        raise TrainingFault(f"update {learner.update}: the ranks' weights differ; stopped, last good checkpoint kept")
+    if not world.is_main:
+        return None
+    config = learner.config
+    return save_checkpoint(ckpt_dir, learner.update, checkpoint_state(learner), config.run.keep_checkpoints)
+
+
+def write_baselines(run_dir: Path, rows: list, trials: int, seed: int) -> Path:
+    """Stores the baselines' held-out results beside the run's, for the plots and the report."""
+    path = run_dir / "baselines.json"
+    data = {"trials": trials, "eval_seed": seed, "methods": {row.name: row.result.summary() for row in rows}}
+    _atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+    return path
+
+
+def write_figures(run_dirs: list[Path], out_dir: Path) -> list[Path]:
+    """PNG figures of runs of one setting (``rl2.plots``) written into `out_dir`."""
+    from rl2.plots import figures, load_run, png_bytes
+
+    pngs = {name: png_bytes(fig) for name, fig in figures([load_run(d) for d in run_dirs]).items()}
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise RunDirError(f"cannot create {out_dir}: {e.strerror}") from None
+    written = []
+    for name, data in pngs.items():
+        path = out_dir / f"{name}.png"
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+        written.append(path)
+    return written
+
+
+def write_report(run_dir: Path, path: Path) -> Path:
+    """The run's self-contained HTML report (``rl2.report``), figures embedded."""
+    from rl2.plots import figures, load_run, png_bytes
+    from rl2.report import render_report
+
+    run = load_run(run_dir)
+    _atomic_write_text(path, render_report(run, {name: png_bytes(fig) for name, fig in figures([run]).items()}))
+    return path
+
+
 def _stop_on_signal(signum: int, learner: Learner, ckpt_dir: Path, run_dir: Path, out: TextIO) -> None:
-    path = save_checkpoint(ckpt_dir, learner.update, checkpoint_state(learner), learner.config.run.keep_checkpoints)
+    path = _save(learner, ckpt_dir)
     name = signal.Signals(signum).name
-    raise Interrupted(128 + signum, f"{name}: saved {path} (update {learner.update}); resume with: rl2 train --resume {run_dir}")
+    launcher = " (launched as this run was, by torchrun)" if learner.world.size > 1 else ""
+    raise Interrupted(128 + signum, f"{name}: saved {path} (update {learner.update}); "
+                                    f"resume with: rl2 train --resume {run_dir}{launcher}")
 
 
 def _progress_bar(config: Config, learner: Learner, enabled: bool, out: TextIO):
@@ -320,4 +405,5 @@ def format_navigation(by_maze: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["ConfigError", "Interrupted", "RunDirError", "TrainingFault", "format_eval", "load_run_config", "train"]
+__all__ = ["ConfigError", "Interrupted", "RunDirError", "TrainingFault", "format_eval", "load_run_config", "train",
+           "write_baselines", "write_figures", "write_report"]

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from rl2.config import PPOConfig
+from rl2.distributed import SINGLE, World
 from rl2.policy import RecurrentActorCritic, categorical_stats
 from rl2.ppo import UpdateStats, advantages_and_returns, explained_variance, masked_mean, masked_std
 from rl2.rollout import Rollout
@@ -59,36 +60,51 @@ def _set_flat(params: list[nn.Parameter], flat: torch.Tensor) -> None:
 
 
 def trpo_update(policy: RecurrentActorCritic, value_optimizer: torch.optim.Optimizer, rollout: Rollout,
-                cfg: PPOConfig, minibatches: int, ent_coef: float, generator: torch.Generator) -> UpdateStats:
-    """One TRPO policy step on the whole batch of trials, then value fitting on minibatches."""
+                cfg: PPOConfig, minibatches: int, ent_coef: float, generator: torch.Generator,
+                world: World = SINGLE) -> UpdateStats:
+    """One TRPO policy step on the whole batch of trials, then value fitting on minibatches.
+
+    Under torchrun the rollout is the global one and each rank evaluates its share of the trials:
+    the gradient, every Fisher-vector product and the line search's figures are averaged over the
+    ranks, so all take the same step. (Padded, variable-length trials run in one process only.)
+    """
     advantages, returns, mask = advantages_and_returns(policy, rollout, cfg)
     if cfg.norm_adv:
         advantages = (advantages - masked_mean(advantages, mask)) / (masked_std(advantages, mask) + 1e-8)
     params = policy.policy_parameters()
-    state0 = policy.initial_state(rollout.rewards.shape[1], rollout.inputs.device)
+    B = rollout.rewards.shape[1]
+    mine = world.shard(B)
+    inputs, actions, old_logp, adv = (x[:, mine] for x in (rollout.inputs, rollout.actions, rollout.logprobs, advantages))
+    my_mask = None if mask is None else mask[:, mine]
+    state0 = policy.initial_state(mine.stop - mine.start, rollout.inputs.device)
 
     def surrogate_and_kl(logits: torch.Tensor, old_logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        logp, entropy = categorical_stats(logits, rollout.actions)
-        ratio = (logp - rollout.logprobs).exp()
-        surrogate = masked_mean(ratio * advantages, mask) + ent_coef * masked_mean(entropy, mask)
-        return surrogate, masked_mean(categorical_kl(old_logits, logits), mask), masked_mean(entropy, mask)
+        """Means over this rank's trials (equal shares: their mean over the ranks is the global one)."""
+        logp, entropy = categorical_stats(logits, actions)
+        ratio = (logp - old_logp).exp()
+        surrogate = masked_mean(ratio * adv, my_mask) + ent_coef * masked_mean(entropy, my_mask)
+        return surrogate, masked_mean(categorical_kl(old_logits, logits), my_mask), masked_mean(entropy, my_mask)
 
-    logits, _ = policy.unroll(rollout.inputs, state0)
+    logits, _ = policy.unroll(inputs, state0)
     old_logits = logits.detach()
-    surrogate, kl, entropy = surrogate_and_kl(logits, old_logits)
-    g = _flat(torch.autograd.grad(surrogate, params))
+    surrogate, _, entropy = surrogate_and_kl(logits, old_logits)
+    g = world.mean(_flat(torch.autograd.grad(surrogate, params)))
+    surrogate, entropy = (float(x) for x in world.mean(torch.stack([surrogate.detach(), entropy.detach()])))
     # The Fisher matrix is an average over trials: a random subset estimates it well at a fraction
     # of the cost of the double backward passes through the recurrent core (CG needs ~10 of them).
-    B = rollout.rewards.shape[1]
-    sub = torch.randperm(B, generator=generator, device=generator.device)[: max(1, round(cfg.fisher_fraction * B))]
-    sub = sub.to(rollout.inputs.device)
-    sub_logits, _ = policy.unroll(rollout.inputs[:, sub], state0[:, sub])
-    sub_kl = masked_mean(categorical_kl(sub_logits.detach(), sub_logits), None if mask is None else mask[:, sub])
-    grad_kl = _flat(torch.autograd.grad(sub_kl, params, create_graph=True))
+    n_sub = max(1, round(cfg.fisher_fraction * B))
+    sub = torch.randperm(B, generator=generator, device=generator.device)[:n_sub]
+    sub = sub[world.shard(n_sub)].to(rollout.inputs.device)  # this rank's part (maybe uneven, maybe empty)
+    share = len(sub) / n_sub  # its weight in the subset's average
+    if len(sub):
+        sub_logits, _ = policy.unroll(rollout.inputs[:, sub], policy.initial_state(len(sub), rollout.inputs.device))
+        sub_kl = masked_mean(categorical_kl(sub_logits.detach(), sub_logits), None if mask is None else mask[:, sub])
+        grad_kl = _flat(torch.autograd.grad(sub_kl, params, create_graph=True))
 
     def fisher_vector(v: torch.Tensor) -> torch.Tensor:
         # F v = ∇(∇KL · v) at the old policy (KL's Hessian is the Fisher matrix there)
-        return _flat(torch.autograd.grad(grad_kl @ v, params, retain_graph=True)) + cfg.cg_damping * v
+        local = _flat(torch.autograd.grad(grad_kl @ v, params, retain_graph=True)) if len(sub) else torch.zeros_like(v)
+        return world.sum(share * local) + cfg.cg_damping * v
 
     direction = conjugate_gradient(fisher_vector, g, cfg.cg_iters)
     quad = 0.5 * direction @ fisher_vector(direction)  # ½ sᵀ F s
@@ -98,39 +114,42 @@ def trpo_update(policy: RecurrentActorCritic, value_optimizer: torch.optim.Optim
     with torch.no_grad():
         for i in range(cfg.backtrack_steps):
             _set_flat(params, old_params + 0.5**i * full_step)
-            new_logits, _ = policy.unroll(rollout.inputs, state0)
-            new_surrogate, new_kl, _ = surrogate_and_kl(new_logits, old_logits)
+            new_logits, _ = policy.unroll(inputs, state0)
+            new_surrogate, new_kl = world.mean(torch.stack(surrogate_and_kl(new_logits, old_logits)[:2])).tolist()
             if new_kl <= cfg.max_kl and new_surrogate > surrogate:
-                final_kl, accepted = float(new_kl), True
+                final_kl, accepted = new_kl, True
                 break
         if not accepted:  # no step improved within the trust region: keep the old policy
             _set_flat(params, old_params)
-    value_loss = fit_value(policy, value_optimizer, rollout, returns, cfg, minibatches, generator, mask)
-    return UpdateStats(policy_loss=-float(surrogate.detach()), value_loss=value_loss, entropy=float(entropy.detach()),
+    value_loss = fit_value(policy, value_optimizer, rollout, returns, cfg, minibatches, generator, world, mask)
+    return UpdateStats(policy_loss=-surrogate, value_loss=value_loss, entropy=entropy,
                        approx_kl=final_kl, clipfrac=0.0,
                        explained_variance=explained_variance(rollout.values, returns, mask),
                        epochs=cfg.epochs)
 
 
 def fit_value(policy: RecurrentActorCritic, optimizer: torch.optim.Optimizer, rollout: Rollout, returns: torch.Tensor,
-              cfg: PPOConfig, minibatches: int, generator: torch.Generator, mask: torch.Tensor | None = None) -> float:
+              cfg: PPOConfig, minibatches: int, generator: torch.Generator, world: World = SINGLE,
+              mask: torch.Tensor | None = None) -> float:
     """Regresses the value function on the λ-returns (normalized units) over the masked steps;
-    returns the mean loss."""
+    returns the mean loss. Under torchrun each rank fits its part of every minibatch, with
+    gradients averaged."""
     B = rollout.rewards.shape[1]
     per_mb = B // minibatches
-    state0 = policy.initial_state(per_mb, rollout.inputs.device)
-    total, count = 0.0, 0
+    mine = world.shard(per_mb)
+    state0 = policy.initial_state(mine.stop - mine.start, rollout.inputs.device)
+    total = torch.zeros((), device=rollout.inputs.device)
     for _ in range(cfg.epochs):
         order = torch.randperm(B, generator=generator, device=generator.device).to(rollout.inputs.device)
         for i in range(minibatches):
-            cols = order[i * per_mb : (i + 1) * per_mb]
+            cols = order[i * per_mb : (i + 1) * per_mb][mine]
             _, values = policy.unroll(rollout.inputs[:, cols], state0)
             error = ((values - returns[:, cols]) / policy.value_norm.std).pow(2)
             loss = 0.5 * masked_mean(error, None if mask is None else mask[:, cols])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            world.average_gradients(policy.value_only_parameters())
             nn.utils.clip_grad_norm_(policy.value_only_parameters(), cfg.max_grad_norm)
             optimizer.step()
-            total += float(loss.detach())
-            count += 1
-    return total / count
+            total += loss.detach()
+    return float(world.mean(total)) / (cfg.epochs * minibatches)

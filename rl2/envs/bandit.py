@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from rl2.envs.base import StepResult
+from rl2.noise import RandomSource, rand
 from rl2.tasks.bandit import BanditTasks
 
 
@@ -31,9 +32,9 @@ class BanditEnv:
         """Success probability of every arm for the next pull, [B, k]."""
         return self.tasks.probs
 
-    def step(self, actions: torch.Tensor, generator: torch.Generator) -> StepResult:
+    def step(self, actions: torch.Tensor, generator: RandomSource) -> StepResult:
         assert self.tasks is not None, "reset the env with tasks first"
         p = self.arm_probs().gather(1, actions[:, None]).squeeze(1)  # [B]
-        u = torch.rand(p.shape, generator=generator, device=p.device)
+        u = rand(p.shape, generator)
         reward = (u < p).to(p.dtype)
         return StepResult(obs=self._obs, reward=reward, terminated=self._done, truncated=self._not_truncated)

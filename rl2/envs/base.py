@@ -7,6 +7,8 @@ from typing import Any, Protocol
 
 import torch
 
+from rl2.noise import RandomSource
+
 
 @dataclass(frozen=True)
 class StepResult:
@@ -38,6 +40,6 @@ class TrialEnv(Protocol):
         """Starts the first episode on each task; returns the observation [B, obs_dim]."""
         ...
 
-    def step(self, actions: torch.Tensor, generator: torch.Generator) -> StepResult:
-        """Applies actions [B] (long) and draws stochastic outcomes from the generator."""
+    def step(self, actions: torch.Tensor, generator: RandomSource) -> StepResult:
+        """Applies actions [B] (long) and draws stochastic outcomes from the generator (via ``rl2.noise``)."""
         ...

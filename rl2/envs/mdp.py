@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from rl2.envs.base import StepResult
+from rl2.noise import RandomSource, rand, randn
 from rl2.tasks.mdp import MDPTasks
 
 
@@ -32,14 +33,14 @@ class MDPEnv:
         self.t = 0  # step inside the episode; the same for every task since episodes have one length
         return self._eye[self.state]
 
-    def step(self, actions: torch.Tensor, generator: torch.Generator) -> StepResult:
+    def step(self, actions: torch.Tensor, generator: RandomSource) -> StepResult:
         assert self.tasks is not None, "reset the env with tasks first"
         rows, s = self._rows, self.state
         mean = self.tasks.mean_rewards[rows, s, actions]  # [B]
-        reward = mean + torch.randn(mean.shape, generator=generator, device=mean.device)
+        reward = mean + randn(mean.shape, generator)
         # Sample s' by inverse CDF: the number of cumulative probabilities below a uniform draw.
         cdf = self.tasks.transitions[rows, s, actions].cumsum(-1)  # [B, S]
-        u = torch.rand(mean.shape[0], 1, generator=generator, device=mean.device)
+        u = rand((mean.shape[0], 1), generator)
         next_state = (cdf < u).sum(-1).clamp_(max=self.num_states - 1)
         self.t += 1
         done = self.t == self.episode_length

@@ -6,6 +6,7 @@ import torch
 
 from rl2.envs.bandit import BanditEnv
 from rl2.envs.base import StepResult
+from rl2.noise import RandomSource
 from rl2.tasks.switching import SwitchingBanditTasks
 
 
@@ -25,7 +26,7 @@ class SwitchingBanditEnv(BanditEnv):
         """The probabilities in force at this pull, [B, k]."""
         return self.tasks.probs[:, self.t]
 
-    def step(self, actions: torch.Tensor, generator: torch.Generator) -> StepResult:
+    def step(self, actions: torch.Tensor, generator: RandomSource) -> StepResult:
         assert self.tasks is not None, "reset the env with tasks first"
         if self.t >= self.tasks.pulls:
             raise RuntimeError(f"the trial of {self.tasks.pulls} pulls is over: reset the env with new tasks")

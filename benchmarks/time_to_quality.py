@@ -1,0 +1,91 @@
+"""Time to quality: wall-clock minutes of meta-training until the held-out evaluation reaches a target.
+
+Protocol (issue 6): a shipped preset, trained from scratch; every `--eval-every` seconds of training
+the frozen agent is evaluated on the 1,000 held-out tasks of the preset's eval seed (the same tasks
+as `rl2 eval`). The clock counts training only (collection + updates); evaluation time is reported
+apart. Targets: bandits n = 100, k = 5: 77.0 (98% of the paper's Gittins figure) within 15 minutes;
+MDPs n = 10: 150 within 30 minutes, on 2 CPU cores.
+
+    python benchmarks/time_to_quality.py                      # both settings
+    python benchmarks/time_to_quality.py bandit-n100-k5 --set gamma=1.0 --budget-minutes 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+
+import torch
+
+from rl2 import preset_config
+from rl2.evaluate import evaluate, mean_ci95
+from rl2.learner import Learner
+
+TARGETS = {"bandit-n100-k5": (77.0, 15.0), "mdp-n10": (150.0, 30.0)}
+
+
+def parse_overrides(pairs: list[str]) -> dict:
+    out = {}
+    for pair in pairs:
+        key, _, text = pair.partition("=")
+        for kind in (int, float):
+            try:
+                out[key] = kind(text)
+                break
+            except ValueError:
+                continue
+        else:
+            out[key] = {"true": True, "false": False}.get(text.lower(), text)
+    return out
+
+
+def time_to_quality(preset: str, target: float, budget_min: float, eval_every_s: float, trials: int,
+                    overrides: dict) -> dict:
+    config = preset_config(preset, **overrides)
+    learner = Learner(config, "cpu")
+    train_s, eval_s, best, reached = 0.0, 0.0, float("-inf"), None
+    next_eval = eval_every_s
+    while train_s < budget_min * 60 and learner.update < config.num_updates:
+        start = time.perf_counter()
+        learner.iterate()
+        train_s += time.perf_counter() - start
+        if train_s >= next_eval or learner.update == config.num_updates:
+            next_eval += eval_every_s
+            start = time.perf_counter()
+            mean, ci = mean_ci95(evaluate(learner.policy, config.task, trials, config.run.eval_seed).trial_returns)
+            eval_s += time.perf_counter() - start
+            best = max(best, mean)
+            print(f"  {train_s / 60:5.1f} min  {learner.env_steps:>10,} env steps  held-out {mean:7.2f} ± {ci:.2f}",
+                  flush=True)
+            if mean >= target:
+                reached = train_s / 60
+                break
+    return {"preset": preset, "target": target, "minutes": reached, "best": best, "env_steps": learner.env_steps,
+            "train_minutes": train_s / 60, "eval_minutes": eval_s / 60}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("presets", nargs="*", default=list(TARGETS), help="presets (default: both targets)")
+    parser.add_argument("--budget-minutes", type=float, default=None, help="stop training after this (default: 2x target)")
+    parser.add_argument("--eval-every", type=float, default=30.0, help="seconds of training between evaluations")
+    parser.add_argument("--trials", type=int, default=1000, help="held-out tasks per evaluation")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE", help="config overrides")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    for preset in args.presets:
+        target, limit = TARGETS.get(preset, (float("inf"), 15.0))
+        budget = args.budget_minutes or 2 * limit
+        print(f"{preset}: target {target} within {limit:g} min ({args.threads} threads, torch {torch.__version__})")
+        r = time_to_quality(preset, target, budget, args.eval_every, args.trials, parse_overrides(args.set))
+        verdict = (f"reached {target} after {r['minutes']:.1f} min of training" if r["minutes"] is not None
+                   else f"did not reach {target} in {r['train_minutes']:.1f} min (best {r['best']:.2f})")
+        print(f"{preset}: {verdict}; {r['env_steps']:,} env steps; evaluations took {r['eval_minutes']:.1f} min more")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak resident memory of this process: {peak:,.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
