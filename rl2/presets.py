@@ -41,11 +41,13 @@ def _switching(n: int, k: int, hazard: float) -> dict[str, Any]:
 def _maze(size: int) -> dict[str, Any]:
     # The paper's navigation setting on a CPU budget: 2 episodes of at most 250 steps on 5x5 mazes,
     # held-out tests on 5x5 and 9x9 mazes with 5 episodes. An update is 64 trials; steps_per_update
-    # counts each at its longest (2 x 250), so an update collects fewer steps as the agent improves.
+    # counts each at its longest (2 x 250), so an update collects fewer steps as the agent improves
+    # (about 3,000 once episodes take ~20 steps, against ~20,000 at the start).
     # GRU 128: on a CPU it trains 2.5x faster than 256 (6,500 vs 2,600 update steps/s, one thread).
     # At lr 1e-3 with 128-trial updates the policy barely moved (approx KL ~0.002 an update, 20 updates).
+    # Measured: 100% success within ~120 updates; 1,000 updates were 3.97M real env steps, 34 min on one thread.
     return {"family": "maze", "n": 2, "maze_size": size, "max_episode_steps": 250, "steps_per_update": 64 * 500,
-            "minibatches": 2, "epochs": 4, "lr": 3e-3, "lam": 0.95, "hidden": 128, "total_steps": 64 * 500 * 300}
+            "minibatches": 2, "epochs": 4, "lr": 3e-3, "lam": 0.95, "hidden": 128, "total_steps": 64 * 500 * 1000}
 
 
 PRESETS: dict[str, dict[str, Any]] = {

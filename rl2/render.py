@@ -10,6 +10,7 @@ from __future__ import annotations
 import struct
 import zlib
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -73,7 +74,7 @@ def draw_episode(maze: MazeTasks, path: list[int], colour: tuple[int, int, int])
     cell_box(int(maze.target[0]), 4, COLOURS["target"])
     # The path: a thick line between the centres of consecutive cells (moves are one cell at a time).
     half = 2
-    for a, b in zip(path, path[1:]):
+    for a, b in pairwise(path):
         (ra, ca), (rb, cb) = divmod(a, size), divmod(b, size)
         y0, y1 = sorted((ra * CELL + centre, rb * CELL + centre))
         x0, x1 = sorted((ca * CELL + centre, cb * CELL + centre))

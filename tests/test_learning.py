@@ -54,6 +54,7 @@ def test_maze_agent_finds_the_target_faster_in_episode_two():
     model.learn()
     small = model.evaluate(trials=1_000).by_maze["small (5x5)"].summary()
     success, length = small["episode_success_rate"], small["episode_success_length_mean"]
-    # A uniform random policy: 34% success, 90 steps in every episode (measured on the same mazes).
-    assert success[0] >= 0.6 and success[1] >= 0.6, small
+    # Measured: 100% success, 20.2 steps in episode 1 and 16.0 in episode 2 (a uniform random
+    # policy: 34% success in 90 steps, in every episode).
+    assert success[0] >= 0.95 and success[1] >= 0.95, small
     assert length[1] < 0.9 * length[0], small  # it remembers where the target is

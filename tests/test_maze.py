@@ -64,7 +64,9 @@ def test_train_and_test_mazes_never_overlap():
     train = MazeDistribution(5, "train").sample(500, g)
     test = MazeDistribution(5, "test").sample(500, g)
     assert (maze_split(train.passages) == 0).all() and (maze_split(test.passages) == 1).all()
-    as_rows = lambda t: {tuple(row) for row in t.passages.reshape(len(t.passages), -1).int().tolist()}  # noqa: E731
+    def as_rows(t: MazeTasks) -> set:
+        return {tuple(row) for row in t.passages.reshape(len(t.passages), -1).int().tolist()}
+
     assert not as_rows(train) & as_rows(test)
     assert len(as_rows(train)) > 490  # and a split is not a handful of mazes repeated
     assert (train.start != train.target).all()
