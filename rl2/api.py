@@ -17,7 +17,7 @@ from rl2.agent import Agent
 from rl2.checkpoint import list_checkpoints, load_checkpoint, load_latest, write_checkpoint
 from rl2.config import Config
 from rl2.device import resolve_device
-from rl2.evaluate import EvalResult, evaluate
+from rl2.evaluate import EvalResult, NavigationResult, evaluate
 from rl2.learner import IterationResult, Learner
 from rl2.presets import DEFAULT_PRESET, preset_config
 
@@ -41,16 +41,22 @@ class RL2:
 
     def learn(self, total_steps: int | None = None,
               callback: Callable[[IterationResult], None] | None = None) -> "RL2":
-        """Meta-trains for `total_steps` more env steps (default: until the config's total_steps)."""
-        stop = self.learner.env_steps + total_steps if total_steps is not None else self.config.run.total_steps
-        while self.learner.env_steps < stop:
+        """Meta-trains for `total_steps` more env steps (default: the config's updates, as ``rl2 train``).
+
+        (For mazes the config's total_steps counts every trial at its longest, so its updates
+        collect fewer env steps than that.)
+        """
+        stop = self.learner.env_steps + total_steps if total_steps is not None else None
+        while (self.learner.update < self.config.num_updates if stop is None else self.learner.env_steps < stop):
             result = self.learner.iterate()
             if callback is not None:
                 callback(result)
         return self
 
-    def evaluate(self, trials: int = 1000, seed: int | None = None, greedy: bool = False) -> EvalResult:
-        """Frozen weights on fresh held-out tasks: returns per trial and per episode index."""
+    def evaluate(self, trials: int = 1000, seed: int | None = None, greedy: bool = False
+                 ) -> EvalResult | NavigationResult:
+        """Frozen weights on fresh held-out tasks: returns per trial and per episode index (mazes:
+        also success and lengths, on held-out mazes of the training size and large ones)."""
         seed = self.config.run.eval_seed if seed is None else seed
         return evaluate(self.policy, self.config.task, trials, seed, greedy=greedy)
 

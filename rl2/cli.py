@@ -1,4 +1,4 @@
-"""The `rl2` command: train | eval | compare | tune | paper-tables | plot | report | presets.
+"""The `rl2` command: train | eval | compare | tune | paper-tables | plot | report | render | presets.
 
 Every config field is a flag (``--hidden 128``, ``--steps-per-update 2400``) whose help is the
 field's documentation. Bad input ends with one line on stderr and exit code 2.
@@ -108,6 +108,15 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("run_dir", type=Path, help="run directory")
     report.add_argument("--output", type=Path, default=None, help="HTML file (default RUN_DIR/report.html)")
 
+    render = sub.add_parser("render", help="picture of a maze run's trial: the agent's path in each episode")
+    render.add_argument("run_dir", type=Path, help="run directory or checkpoint file of a maze run")
+    render.add_argument("--out", type=Path, default=None, help="PNG file (default RUN_DIR/trial.png)")
+    render.add_argument("--trial", type=int, default=0, help="which held-out maze (default 0, the first)")
+    render.add_argument("--episodes", type=int, default=None, help="episodes in the trial (default: the run's n)")
+    render.add_argument("--large", action="store_true", help="a large held-out maze instead of a small one")
+    render.add_argument("--seed", type=int, default=None, help="seed of the held-out mazes (default: the run's eval_seed)")
+    render.add_argument("--greedy", action="store_true", help="take the most likely action instead of sampling")
+
     sub.add_parser("presets", help="list the presets")
     return parser
 
@@ -151,7 +160,8 @@ def _train(args: argparse.Namespace, world: World) -> int:
                       progress=not args.no_progress, world=world)
     say(f"evaluation on held-out tasks ({run_dir / 'eval.json'}):")
     say(format_eval(result.summary()))
-    if not args.no_baselines and world.is_main:
+    # No classic baselines navigate mazes from pixels.
+    if not args.no_baselines and world.is_main and config.task.family != "maze":
         from rl2.compare import Row, compare_baselines, format_table
 
         print("computing the classic baselines on the same held-out tasks ...", flush=True)
@@ -173,6 +183,8 @@ def _quiet(*args: Any, **kwargs: Any) -> None:
 def _setting_title(task) -> str:
     if task.family == "bandit":
         return f"Bernoulli bandits, k={task.k} arms, n={task.n} pulls per trial"
+    if task.family == "maze":
+        return f"random {task.maze_size}x{task.maze_size} mazes seen {task.view}, n={task.n} episodes"
     if task.family == "switching":
         return (f"switching Bernoulli bandits, k={task.k} arms, n={task.n} pulls per trial, "
                 f"hazard {task.hazard:g} per pull")
@@ -225,6 +237,44 @@ def cmd_eval(args: argparse.Namespace) -> int:
     output.write_text(json.dumps(summary, indent=2) + "\n")
     print(format_eval(summary))
     print(f"written to {output}")
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    import torch
+
+    from rl2.api import RL2
+    from rl2.evaluate import maze_test_settings, sample_test_tasks
+    from rl2.render import record_trial, trial_strip, write_png
+
+    if not args.run_dir.exists():
+        raise UsageError(f"rl2 render: {args.run_dir} does not exist")
+    out = args.out or (args.run_dir / "trial.png" if args.run_dir.is_dir() else args.run_dir.with_suffix(".png"))
+    if out.suffix.lower() != ".png":
+        raise UsageError(f"rl2 render: --out must be a .png file, got {out}")
+    if not out.resolve().parent.is_dir():
+        raise UsageError(f"rl2 render: cannot write {out}: its folder does not exist")
+    if args.trial < 0 or (args.episodes is not None and args.episodes < 1):
+        raise UsageError("rl2 render: --trial must be >= 0 and --episodes >= 1")
+    model = RL2.load(args.run_dir)
+    task = model.config.task
+    if task.family != "maze":
+        raise UsageError(f"rl2 render: {args.run_dir} is a {task.family} run; render draws maze runs")
+    settings = list(maze_test_settings(task).values())
+    if args.large and len(settings) < 2:
+        raise UsageError("rl2 render: this run has no large test mazes (large_maze_size 0, or the top-down view)")
+    setting = dataclasses.replace(settings[1 if args.large else 0], n=args.episodes or task.n)
+    seed = model.config.run.eval_seed if args.seed is None else args.seed
+    device = model.policy.policy_head.weight.device
+    mazes = sample_test_tasks(setting, args.trial + 1, seed, device)
+    maze = type(mazes)(**{name: value[args.trial :] for name, value in vars(mazes).items()})
+    trial = record_trial(model.policy, setting, maze, torch.Generator(device).manual_seed(seed + 1), args.greedy)
+    write_png(out, trial_strip(trial))
+    for i, (path, reached) in enumerate(zip(trial.episodes, trial.reached), 1):
+        print(f"episode {i}: {len(path) - 1} steps, {'reached the target' if reached else 'cut before the target'}")
+    print(f"written to {out}")
     return 0
 
 
@@ -290,8 +340,10 @@ def _ensure_baselines(run_dirs: list[Path]) -> None:
     for run_dir in run_dirs:
         if not run_dir.is_dir():
             raise UsageError(f"rl2: {run_dir} is not a run directory")
+        config = load_run_config(run_dir)
+        if config.task.family == "maze":  # no classic baselines navigate mazes from pixels
+            continue
         if (run_dir / "eval.json").is_file() and not (run_dir / "baselines.json").is_file():
-            config = load_run_config(run_dir)
             print(f"computing the classic baselines on the held-out tasks of {run_dir} ...", flush=True)
             _one_thread()
             rows = compare_baselines(config.task, config.run.eval_trials, config.run.eval_seed)
@@ -324,7 +376,7 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"train": cmd_train, "eval": cmd_eval, "compare": cmd_compare, "tune": cmd_tune, "paper-tables": cmd_paper_tables,
-            "plot": cmd_plot, "report": cmd_report, "presets": cmd_presets}
+            "plot": cmd_plot, "report": cmd_report, "render": cmd_render, "presets": cmd_presets}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

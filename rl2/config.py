@@ -30,7 +30,7 @@ def opt(default: Any, doc: str, **bounds: Any) -> Any:
 class TaskConfig:
     """Which task distribution the agent is meta-trained on."""
 
-    family: str = opt("bandit", "task family", choices=("bandit", "mdp", "switching"))
+    family: str = opt("bandit", "task family", choices=("bandit", "mdp", "switching", "maze"))
     n: int = opt(10, "episodes per trial (pulls per trial for bandits)", ge=1)
     k: int = opt(5, "bandit: number of arms", ge=2)
     hazard: float = opt(0.05, "switching bandits: chance per pull that all arm probabilities are redrawn",
@@ -38,6 +38,14 @@ class TaskConfig:
     states: int = opt(10, "mdp: number of states", ge=1)
     actions: int = opt(5, "mdp: number of actions", ge=2)
     horizon: int = opt(10, "mdp: steps per episode", ge=1)
+    maze_size: int = opt(5, "maze: cells per side of the training (and small test) mazes", ge=3)
+    max_episode_steps: int = opt(250, "maze: steps after which an episode on a training-size maze is cut", ge=1)
+    view: str = opt("egocentric", "maze: observation, the cells in sight ahead (egocentric) or the whole maze "
+                    "with the target (topdown, for debugging)", choices=("egocentric", "topdown"))
+    view_depth: int = opt(4, "maze: cells the egocentric view reaches ahead, the agent's own included", ge=1)
+    eval_episodes: int = opt(5, "maze: episodes per trial in evaluation", ge=1)
+    large_maze_size: int = opt(9, "maze: cells per side of the large test mazes (0 = no large test)", ge=0)
+    large_max_episode_steps: int = opt(1000, "maze: steps after which an episode on a large test maze is cut", ge=1)
 
     @property
     def is_bandit(self) -> bool:
@@ -46,15 +54,20 @@ class TaskConfig:
 
     @property
     def num_actions(self) -> int:
+        if self.family == "maze":
+            return 3  # forward, turn left, turn right
         return self.k if self.is_bandit else self.actions
 
     @property
     def episode_length(self) -> int:
+        """Steps per episode; for mazes the cap (an episode ends earlier at the target)."""
+        if self.family == "maze":
+            return self.max_episode_steps
         return 1 if self.is_bandit else self.horizon
 
     @property
     def trial_length(self) -> int:
-        """Env steps in one trial: n episodes of fixed length."""
+        """Env steps in one trial: n episodes of fixed length; for mazes the most a trial can take."""
         return self.n * self.episode_length
 
 
@@ -74,7 +87,8 @@ class PPOConfig:
 
     algo: str = opt("ppo", "policy optimizer: ppo (clipped surrogate, Adam) or trpo (natural step, KL limit)",
                     choices=("ppo", "trpo"))
-    steps_per_update: int = opt(24_000, "env steps collected per update (a multiple of the trial length)", ge=1)
+    steps_per_update: int = opt(24_000, "env steps collected per update (a multiple of the trial length; for mazes "
+                                "counted at the longest trial, n x max_episode_steps, so fewer are collected)", ge=1)
     minibatches: int = opt(4, "minibatches per epoch (each a set of whole trials)", ge=1)
     epochs: int = opt(8, "passes over each batch", ge=1)
     lr: float = opt(1e-3, "Adam learning rate", gt=0.0, le=1.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -24,9 +25,15 @@ def mean_ci95(x: torch.Tensor) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class EvalResult:
-    """Returns of N held-out trials: per trial and per episode index inside the trial."""
+    """Returns of N held-out trials: per trial and per episode index inside the trial.
+
+    For mazes also each episode's length and whether it reached the target (the paper's
+    navigation table: success rate, and mean length of the successful episodes).
+    """
 
     episode_returns: torch.Tensor  # [N, n]
+    episode_lengths: torch.Tensor | None = None  # [N, n] steps
+    episode_success: torch.Tensor | None = None  # [N, n] bool
 
     @property
     def trial_returns(self) -> torch.Tensor:
@@ -35,35 +42,93 @@ class EvalResult:
     def summary(self) -> dict:
         mean, ci = mean_ci95(self.trial_returns)
         per_episode = [mean_ci95(self.episode_returns[:, i]) for i in range(self.episode_returns.shape[1])]
-        return {
+        out = {
             "trials": self.episode_returns.shape[0],
             "mean_trial_return": mean,
             "ci95": ci,
             "episode_return_mean": [m for m, _ in per_episode],
             "episode_return_ci95": [c for _, c in per_episode],
         }
+        if self.episode_lengths is not None and self.episode_success is not None:
+            out.update(self._navigation_summary(self.episode_lengths, self.episode_success))
+        return out
+
+    @staticmethod
+    def _navigation_summary(lengths: torch.Tensor, success: torch.Tensor) -> dict:
+        rates, means, cis = [], [], []
+        for i in range(lengths.shape[1]):
+            ok = success[:, i]
+            rates.append(float(ok.double().mean()))
+            m, c = mean_ci95(lengths[ok, i]) if bool(ok.any()) else (float("nan"), float("nan"))
+            means.append(m)
+            cis.append(c)
+        return {"episode_success_rate": rates, "episode_success_length_mean": means,
+                "episode_success_length_ci95": cis}
+
+
+@dataclass(frozen=True)
+class NavigationResult:
+    """A maze run's evaluation: held-out mazes of the training size and large ones, by name."""
+
+    by_maze: dict[str, EvalResult]
+
+    def summary(self) -> dict:
+        return {"navigation": {name: result.summary() for name, result in self.by_maze.items()}}
+
+
+def maze_test_settings(task: TaskConfig) -> dict[str, TaskConfig]:
+    """The held-out maze settings of a maze run: its own size, and the large size where set.
+
+    Both run ``eval_episodes`` episodes per trial. The top-down view is the size of the maze, so a
+    top-down agent is tested on its own size only.
+    """
+    settings = {f"small ({task.maze_size}x{task.maze_size})": dataclasses.replace(task, n=task.eval_episodes)}
+    if task.large_maze_size and task.view == "egocentric":
+        s = task.large_maze_size
+        settings[f"large ({s}x{s})"] = dataclasses.replace(
+            task, n=task.eval_episodes, maze_size=s, max_episode_steps=task.large_max_episode_steps)
+    return settings
 
 
 def sample_test_tasks(task: TaskConfig, trials: int, seed: int, device: torch.device | str):
     """The held-out tasks of a seed: the same for every policy and baseline evaluated with it."""
     generator = torch.Generator(device).manual_seed(seed)
-    return make_task_distribution(task).sample(trials, generator)
+    return make_task_distribution(task, split="test").sample(trials, generator)
 
 
 @torch.no_grad()
 def evaluate(policy: RecurrentActorCritic, task: TaskConfig, trials: int = 1000, seed: int = 1_000_003,
-             greedy: bool = False, chunk: int = 1000) -> EvalResult:
-    """Runs the frozen policy for one trial on each of `trials` fresh tasks drawn from `seed`."""
+             greedy: bool = False, chunk: int = 1000) -> EvalResult | NavigationResult:
+    """Runs the frozen policy for one trial on each of `trials` fresh tasks drawn from `seed`.
+
+    For mazes: on held-out mazes of each test setting (``maze_test_settings``).
+    """
+    if task.family == "maze":
+        return NavigationResult({name: evaluate_setting(policy, setting, trials, seed, greedy, chunk)
+                                 for name, setting in maze_test_settings(task).items()})
+    return evaluate_setting(policy, task, trials, seed, greedy, chunk)
+
+
+@torch.no_grad()
+def evaluate_setting(policy: RecurrentActorCritic, task: TaskConfig, trials: int, seed: int, greedy: bool = False,
+                     chunk: int = 1000) -> EvalResult:
+    """The frozen policy on `trials` held-out tasks of one setting, exactly as the config describes it."""
     device = policy.policy_head.weight.device
     tasks = sample_test_tasks(task, trials, seed, device)
     env = make_env(task)
     outcome_generator = torch.Generator(device).manual_seed(seed + 1)
     was_training = policy.training
     policy.eval()
-    parts = []
+    returns, lengths, success = [], [], []
     for start in range(0, trials, chunk):
         part = slice_tasks(tasks, start, start + chunk)
-        rollout = collect_trials(env, policy, part, task.trial_length, outcome_generator, greedy=greedy)
-        parts.append(rollout.episode_returns(task.n).cpu())
+        rollout = collect_trials(env, policy, part, task.n, task.trial_length, outcome_generator, greedy=greedy,
+                                 record_inputs=False)
+        returns.append(rollout.episode_returns(task.n).cpu())
+        lengths.append(rollout.episode_lengths(task.n).cpu())
+        success.append(rollout.episode_success(task.n).cpu())
     policy.train(was_training)
-    return EvalResult(episode_returns=torch.cat(parts, 0))
+    if task.family != "maze":
+        return EvalResult(episode_returns=torch.cat(returns, 0))
+    return EvalResult(torch.cat(returns, 0), torch.cat(lengths, 0), torch.cat(success, 0))
+

@@ -25,7 +25,7 @@ def build_policy(config: Config, device: torch.device | str = "cpu") -> Recurren
     """The actor-critic a config describes, on a device."""
     env = make_env(config.task)
     p = config.policy
-    return RecurrentActorCritic(env.obs_dim, env.num_actions, p.rnn, p.hidden, p.critic).to(device)
+    return RecurrentActorCritic(env.obs_shape, env.num_actions, p.rnn, p.hidden, p.critic).to(device)
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,8 @@ class IterationResult:
     lr: float
     ent_coef: float
     stats: UpdateStats
+    episode_success: list[float] | None = None  # mazes: fraction of episodes of each index that reached the target
+    episode_lengths: list[float] | None = None  # mazes: mean steps of the episodes of each index
 
     def metrics(self) -> dict[str, float]:
         """Flat metric names as logged (TensorBoard tags and CSV columns)."""
@@ -101,11 +103,11 @@ class Learner:
 
     def collect_local(self) -> Rollout:
         """This rank's contiguous columns of the global batch (all of it in one process)."""
-        B = self.config.trials_per_update
+        B, task = self.config.trials_per_update, self.config.task
         tasks = self.tasks.sample(B, self.task_generator)  # the global batch: the same draws on every rank
         mine = self.world.shard(B)
-        return collect_trials(self.env, self.policy, slice_tasks(tasks, mine.start, mine.stop),
-                              self.config.task.trial_length, self.world.noise(self.rollout_generator, B))
+        return collect_trials(self.env, self.policy, slice_tasks(tasks, mine.start, mine.stop), task.n,
+                              task.trial_length, self.world.noise(self.rollout_generator, B))
 
     def iterate(self) -> IterationResult:
         """One meta-training iteration: collect a batch of trials, then update the weights on it."""
@@ -117,10 +119,16 @@ class Learner:
                                ent_coef, self.rollout_generator)
         self.update += 1
         self.env_steps += rollout.steps
-        per_episode = rollout.episode_returns(self.config.task.n).mean(0)
+        n = self.config.task.n
+        per_episode = rollout.episode_returns(n).mean(0)
+        success = lengths = None
+        if self.config.task.family == "maze":
+            success = rollout.episode_success(n).float().mean(0).tolist()
+            lengths = rollout.episode_lengths(n).mean(0).tolist()
         return IterationResult(
             update=self.update, env_steps=self.env_steps, trial_return=float(rollout.rewards.sum(0).mean()),
             episode_returns=per_episode.tolist(), lr=lr, ent_coef=ent_coef, stats=stats,
+            episode_success=success, episode_lengths=lengths,
         )
 
     def state_dict(self) -> dict:

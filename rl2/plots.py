@@ -99,6 +99,8 @@ def setting_title(task: TaskConfig) -> str:
         return f"Bernoulli bandits, k={task.k}, n={task.n} pulls"
     if task.family == "switching":
         return f"switching bandits, k={task.k}, n={task.n} pulls, hazard {task.hazard:g}"
+    if task.family == "maze":
+        return f"{task.maze_size}x{task.maze_size} mazes from pixels, n={task.n} episodes"
     return f"tabular MDPs, {task.states} states, {task.actions} actions, n={task.n} episodes"
 
 

@@ -2,9 +2,15 @@
 
 The recurrent state is one tensor, [1, B, H] for a GRU and [2, B, H] (h and c stacked) for an
 LSTM, so resetting it at a trial start is one multiply for either core.
+
+The input encoder is chosen by the observation's shape: vectors go to the core as they are; images
+[C, H, W] (flattened in the input, like every observation) go through a small CNN first, whose
+features are concatenated with the previous action, reward and done flag.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -65,6 +71,40 @@ class ValueNormalizer(nn.Module):
         self.initialized.fill_(True)
 
 
+class ConvEncoder(nn.Module):
+    """A small CNN for images [C, H, W] -> features [out].
+
+    The first layer reads non-overlapping 3 x 3 patches: the maze renderer draws each cell as a
+    3 x 3 tile, so each of its outputs describes one cell; the second mixes neighbouring cells.
+    """
+
+    def __init__(self, shape: tuple[int, int, int], channels: int = 32, out: int = 128) -> None:
+        super().__init__()
+        c, h, w = shape
+        self.shape = shape
+        self.net = nn.Sequential(
+            nn.Conv2d(c, channels, kernel_size=3, stride=3), nn.ReLU(),
+            nn.Conv2d(channels, channels, kernel_size=3, padding=1), nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(channels * (h // 3) * (w // 3), out), nn.ReLU(),
+        )
+        self.out_dim = out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Flattened images [..., C·H·W] -> features [..., out]."""
+        lead = x.shape[:-1]
+        return self.net(x.reshape(-1, *self.shape)).reshape(*lead, self.out_dim)
+
+
+def make_encoder(obs_shape: tuple[int, ...]) -> ConvEncoder | None:
+    """The encoder an observation shape needs: None (identity) for vectors, a CNN for images."""
+    if len(obs_shape) == 1:
+        return None
+    if len(obs_shape) == 3 and min(obs_shape[1:]) >= 3:
+        return ConvEncoder(obs_shape)  # type: ignore[arg-type]
+    raise ValueError(f"observations must be vectors [D] or images [C, H, W] of at least 3 x 3, got {obs_shape}")
+
+
 class RecurrentActorCritic(nn.Module):
     """A recurrent core with a policy head and a value head (as in the paper).
 
@@ -73,18 +113,23 @@ class RecurrentActorCritic(nn.Module):
     TRPO's trust region needs. Either way both see the same inputs and reset at trial starts.
     """
 
-    def __init__(self, obs_dim: int, num_actions: int, rnn: str = "gru", hidden: int = 256,
+    def __init__(self, obs_dim: int | tuple[int, ...], num_actions: int, rnn: str = "gru", hidden: int = 256,
                  critic: str = "shared") -> None:
         super().__init__()
-        self.obs_dim = obs_dim
+        self.obs_shape = (obs_dim,) if isinstance(obs_dim, int) else tuple(obs_dim)
+        self.obs_dim = math.prod(self.obs_shape)
         self.num_actions = num_actions
-        self.input_dim = obs_dim + num_actions + 2
+        self.input_dim = self.obs_dim + num_actions + 2  # the flattened φ a step receives
         self.hidden = hidden
         self.rnn_type = rnn
         self.critic = critic
+        # A separate critic gets its own encoder too, so that fitting values never moves the policy.
+        self.encoder = make_encoder(self.obs_shape)
+        self.value_encoder = make_encoder(self.obs_shape) if critic == "separate" else None
+        core_input = self.input_dim if self.encoder is None else self.encoder.out_dim + num_actions + 2
         core = {"gru": nn.GRU, "lstm": nn.LSTM}[rnn]
-        self.core = core(self.input_dim, hidden)
-        self.value_core = core(self.input_dim, hidden) if critic == "separate" else None
+        self.core = core(core_input, hidden)
+        self.value_core = core(core_input, hidden) if critic == "separate" else None
         self.policy_head = nn.Linear(hidden, num_actions)
         self.value_head = nn.Linear(hidden, 1)
         self.value_norm = ValueNormalizer()
@@ -108,12 +153,14 @@ class RecurrentActorCritic(nn.Module):
 
     def policy_parameters(self) -> list[nn.Parameter]:
         """Every parameter the action distribution depends on."""
-        return [*self.core.parameters(), *self.policy_head.parameters()]
+        encoder = list(self.encoder.parameters()) if self.encoder is not None else []
+        return [*encoder, *self.core.parameters(), *self.policy_head.parameters()]
 
     def value_only_parameters(self) -> list[nn.Parameter]:
         """The parameters that move the value estimate but not the policy."""
         core = list(self.value_core.parameters()) if self.value_core is not None else []
-        return [*core, *self.value_head.parameters()]
+        encoder = list(self.value_encoder.parameters()) if self.value_encoder is not None else []
+        return [*encoder, *core, *self.value_head.parameters()]
 
     @property
     def layers_per_core(self) -> int:
@@ -134,14 +181,26 @@ class RecurrentActorCritic(nn.Module):
             return out, torch.cat([h, c], 0)
         return core(x, state.contiguous())
 
-    def _run_core(self, x: torch.Tensor, state: RecurrentState) -> tuple[tuple[torch.Tensor, torch.Tensor], RecurrentState]:
-        """x [T, B, D] -> (policy features, value features), each [T, B, H], and the final state."""
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Inputs [..., input_dim] -> the policy core's and the value core's inputs (images encoded)."""
+        if self.encoder is None:
+            return x, x
+        obs, extras = x[..., : self.obs_dim], x[..., self.obs_dim :]
+        x_pi = torch.cat([self.encoder(obs), extras], -1)
+        x_v = x_pi if self.value_encoder is None else torch.cat([self.value_encoder(obs), extras], -1)
+        return x_pi, x_v
+
+    def _run_core(self, x: tuple[torch.Tensor, torch.Tensor], state: RecurrentState
+                  ) -> tuple[tuple[torch.Tensor, torch.Tensor], RecurrentState]:
+        """Encoded inputs (policy's, value's), each [T, B, D'] -> (policy features, value features),
+        each [T, B, H], and the final state."""
+        x_pi, x_v = x
         if self.value_core is None:
-            out, state = self._run_one(self.core, x, state)
+            out, state = self._run_one(self.core, x_pi, state)
             return (out, out), state
         L = self.layers_per_core
-        out_pi, state_pi = self._run_one(self.core, x, state[:L])
-        out_v, state_v = self._run_one(self.value_core, x, state[L:])
+        out_pi, state_pi = self._run_one(self.core, x_pi, state[:L])
+        out_v, state_v = self._run_one(self.value_core, x_v, state[L:])
         return (out_pi, out_v), torch.cat([state_pi, state_v], 0)
 
     def heads(self, features: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -152,7 +211,7 @@ class RecurrentActorCritic(nn.Module):
 
     def step(self, x: torch.Tensor, state: RecurrentState) -> tuple[torch.Tensor, torch.Tensor, RecurrentState]:
         """One step for B tasks: x [B, D] -> logits [B, A], value [B], next state."""
-        (out_pi, out_v), state = self._run_core(x.unsqueeze(0), state)
+        (out_pi, out_v), state = self._run_core(self.encode(x.unsqueeze(0)), state)
         logits, value = self.heads((out_pi.squeeze(0), out_v.squeeze(0)))
         return logits, value, state
 
@@ -164,16 +223,17 @@ class RecurrentActorCritic(nn.Module):
         (every column is one trial starting at t = 0, the aligned case) the whole sequence goes
         through the fused core in one call, which is much faster.
         """
+        x_pi, x_v = self.encode(x)  # images go through the CNN once, for all steps
         if trial_start is None or not bool(trial_start[1:].any()):
             if trial_start is not None:
                 state0 = state0 * (~trial_start[0]).to(state0.dtype)[None, :, None]
-            features, _ = self._run_core(x, state0)
+            features, _ = self._run_core((x_pi, x_v), state0)
             return self.heads(features)
         pis, vs = [], []
         state = state0
         for t in range(x.shape[0]):
             state = state * (~trial_start[t]).to(state.dtype)[None, :, None]
-            (out_pi, out_v), state = self._run_core(x[t : t + 1], state)
+            (out_pi, out_v), state = self._run_core((x_pi[t : t + 1], x_v[t : t + 1]), state)
             pis.append(out_pi)
             vs.append(out_v)
         return self.heads((torch.cat(pis, 0), torch.cat(vs, 0)))

@@ -49,29 +49,65 @@ class LossTerms:
     clipfrac: torch.Tensor
 
 
+def masked_mean(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Mean of x over the elements where mask is True (all of them where mask is None)."""
+    if mask is None:
+        return x.mean()
+    return torch.where(mask, x, 0).sum() / mask.sum().clamp(min=1)
+
+
+def masked_std(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Biased std of x over the masked elements (defined for a single element too)."""
+    if mask is None:
+        return x.std(unbiased=False)
+    return masked_mean((x - masked_mean(x, mask)).pow(2), mask).sqrt()
+
+
 def ppo_loss(logp: torch.Tensor, old_logp: torch.Tensor, advantages: torch.Tensor, value_error: torch.Tensor,
-             entropy: torch.Tensor, clip: float, vf_coef: float, ent_coef: float) -> LossTerms:
+             entropy: torch.Tensor, clip: float, vf_coef: float, ent_coef: float,
+             mask: torch.Tensor | None = None) -> LossTerms:
     """Clipped surrogate + value loss - entropy bonus (all inputs elementwise, any shape).
 
     value_error is the prediction error already in normalized units (see ``ValueNormalizer``).
+    mask (bool, same shape) keeps only the steps of trials: padding contributes nothing.
     """
     log_ratio = logp - old_logp
     ratio = log_ratio.exp()
     surrogate = torch.minimum(ratio * advantages, ratio.clamp(1 - clip, 1 + clip) * advantages)
-    policy_loss = -surrogate.mean()
-    value_loss = 0.5 * value_error.pow(2).mean()
-    ent = entropy.mean()
+    policy_loss = -masked_mean(surrogate, mask)
+    value_loss = 0.5 * masked_mean(value_error.pow(2), mask)
+    ent = masked_mean(entropy, mask)
     with torch.no_grad():
-        approx_kl = ((ratio - 1) - log_ratio).mean()  # the low-variance k3 estimator of KL(old || new)
-        clipfrac = ((ratio - 1).abs() > clip).float().mean()
+        approx_kl = masked_mean((ratio - 1) - log_ratio, mask)  # the low-variance k3 estimator of KL(old || new)
+        clipfrac = masked_mean(((ratio - 1).abs() > clip).float(), mask)
     loss = policy_loss + vf_coef * value_loss - ent_coef * ent
     return LossTerms(loss, policy_loss, value_loss, ent, approx_kl, clipfrac)
 
 
-def explained_variance(predicted: torch.Tensor, target: torch.Tensor) -> float:
-    """1 - Var[target - predicted] / Var[target]: 1 is perfect, 0 no better than a constant."""
+def explained_variance(predicted: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None) -> float:
+    """1 - Var[target - predicted] / Var[target] over the masked steps: 1 is perfect, 0 no better than a constant."""
+    if mask is not None:
+        predicted, target = predicted[mask], target[mask]
     var = target.var(unbiased=False)
     return float("nan") if var == 0 else float(1 - (target - predicted).var(unbiased=False) / var)
+
+
+def step_mask(rollout: Rollout) -> torch.Tensor | None:
+    """The rollout's valid-step mask, or None where every step is valid (the plain means then)."""
+    return rollout.valid if rollout.padded else None
+
+
+def advantages_and_returns(policy: RecurrentActorCritic, rollout: Rollout, cfg: PPOConfig
+                           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """GAE over the rollout's trials, the value normalizer moved to the valid returns, and the mask.
+
+    Padding has zero reward and value and lies after a trial end, so its advantages are zero and
+    nothing flows back from it into the trial.
+    """
+    advantages, returns = gae(rollout.rewards, rollout.values, rollout.trial_end, cfg.gamma, cfg.lam)
+    mask = step_mask(rollout)
+    policy.value_norm.update(returns if mask is None else returns[mask], policy.value_head)
+    return advantages, returns, mask
 
 
 @dataclass(frozen=True)
@@ -98,8 +134,7 @@ def ppo_update(policy: RecurrentActorCritic, optimizer: torch.optim.Optimizer, r
     Under torchrun the rollout is the global one (the same on every rank) and each rank trains on
     its equal part of every minibatch; gradients and statistics are averaged over the ranks.
     """
-    advantages, returns = gae(rollout.rewards, rollout.values, rollout.trial_end, cfg.gamma, cfg.lam)
-    policy.value_norm.update(returns, policy.value_head)
+    advantages, returns, mask = advantages_and_returns(policy, rollout, cfg)
     B = rollout.rewards.shape[1]
     per_mb = B // minibatches
     mine = world.shard(per_mb)  # this rank's part of every minibatch
@@ -112,14 +147,16 @@ def ppo_update(policy: RecurrentActorCritic, optimizer: torch.optim.Optimizer, r
         for i in range(minibatches):
             cols = order[i * per_mb : (i + 1) * per_mb]
             adv = advantages[:, cols]
-            if cfg.norm_adv:  # statistics of the whole (global) minibatch
-                adv = (adv - adv.mean()) / (adv.std(unbiased=False) + 1e-8)  # biased: defined for one step too
+            mb_mask = None if mask is None else mask[:, cols]
+            if cfg.norm_adv:  # statistics of the whole (global) minibatch; biased std: defined for one step too
+                adv = (adv - masked_mean(adv, mb_mask)) / (masked_std(adv, mb_mask) + 1e-8)
             cols, adv = cols[mine], adv[:, mine]
+            mb_mask = None if mb_mask is None else mb_mask[:, mine]
             logits, values = policy.unroll(rollout.inputs[:, cols], state0)  # [T, mb, A], [T, mb]
             logp, entropy = categorical_stats(logits, rollout.actions[:, cols])
             value_error = (values - returns[:, cols]) / policy.value_norm.std
             terms = ppo_loss(logp, rollout.logprobs[:, cols], adv, value_error, entropy,
-                             cfg.clip, cfg.vf_coef, ent_coef)
+                             cfg.clip, cfg.vf_coef, ent_coef, mb_mask)
             optimizer.zero_grad(set_to_none=True)
             terms.loss.backward()
             # The mean of equal parts' mean gradients is the gradient of the global minibatch's mean loss.
@@ -139,6 +176,6 @@ def ppo_update(policy: RecurrentActorCritic, optimizer: torch.optim.Optimizer, r
         entropy=means[2],
         approx_kl=means[3],
         clipfrac=means[4],
-        explained_variance=explained_variance(rollout.values, returns),
+        explained_variance=explained_variance(rollout.values, returns, mask),
         epochs=epochs_done,
     )

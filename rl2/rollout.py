@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,53 +18,117 @@ class Rollout:
     """One trial on each of B tasks, aligned: step 0 is every column's trial start.
 
     Because every column starts at a trial start, replaying a column from the initial state
-    reproduces the recurrent states of collection: nothing per-step needs storing, nothing padding.
+    reproduces the recurrent states of collection: nothing per-step needs storing.
+
+    A trial is n episodes. Where episodes have a fixed length (bandits, MDPs) every trial ends at
+    the last row and every step is valid. Where they end early (mazes) a column's trial ends at its
+    n-th episode end; the rows after it are padding: ``valid`` is False there, rewards and values are
+    zero, and every loss, advantage, statistic and metric leaves them out.
     """
 
-    inputs: torch.Tensor  # [T, B, D] φ(s_t, a_{t-1}, r_{t-1}, d_{t-1})
+    inputs: torch.Tensor  # [T, B, D] φ(s_t, a_{t-1}, r_{t-1}, d_{t-1}) ([T, B, 0] where not recorded)
     actions: torch.Tensor  # [T, B] long
     logprobs: torch.Tensor  # [T, B] log π(a_t | history) at collection
-    values: torch.Tensor  # [T, B] V(history) at collection
-    rewards: torch.Tensor  # [T, B]
+    values: torch.Tensor  # [T, B] V(history) at collection (0 on padding)
+    rewards: torch.Tensor  # [T, B] (0 on padding)
     terminated: torch.Tensor  # [T, B] bool: episode ended by the task
     truncated: torch.Tensor  # [T, B] bool: episode cut by a time limit
     trial_end: torch.Tensor  # [T, B] bool: the last step of a trial (the return is cut here)
+    valid: torch.Tensor  # [T, B] bool: a step of the trial, not padding after its end
 
     @property
     def steps(self) -> int:
-        return self.rewards.numel()
+        """Env steps of the trials (padding not counted)."""
+        return int(self.valid.sum())
+
+    @property
+    def padded(self) -> bool:
+        return not bool(self.valid.all())
 
     def episode_returns(self, episodes: int) -> torch.Tensor:
-        """Undiscounted return of each episode in the trial, [B, episodes] (fixed-length episodes)."""
+        """Undiscounted return of each episode in the trial, [B, episodes]."""
         T, B = self.rewards.shape
-        return self.rewards.reshape(episodes, T // episodes, B).sum(1).T
+        if not self.padded and T % episodes == 0 and torch.equal(self._episode_index(), _fixed_index(T, B, episodes)):
+            # Episodes of one fixed length: a reshape (exactly the sums of earlier versions)
+            return self.rewards.reshape(episodes, T // episodes, B).sum(1).T
+        return self._per_episode(self.rewards, episodes)
+
+    def episode_lengths(self, episodes: int) -> torch.Tensor:
+        """Steps of each episode in the trial, [B, episodes]."""
+        return self._per_episode(self.valid.to(self.rewards.dtype), episodes)
+
+    def episode_success(self, episodes: int) -> torch.Tensor:
+        """[B, episodes] bool: the episode ended by the task's own rule (a maze's target reached)."""
+        return self._per_episode((self.terminated & self.valid).to(self.rewards.dtype), episodes) > 0
+
+    def _episode_index(self) -> torch.Tensor:
+        """[T, B] long: which episode of its trial each step belongs to (0-based)."""
+        done = (self.terminated | self.truncated).long()
+        return done.cumsum(0) - done
+
+    def _per_episode(self, x: torch.Tensor, episodes: int) -> torch.Tensor:
+        """Sums x [T, B] over the valid steps of each episode index -> [B, episodes]."""
+        index = self._episode_index().clamp(max=episodes - 1).T  # [B, T]
+        out = torch.zeros(x.shape[1], episodes, dtype=x.dtype, device=x.device)
+        return out.scatter_add_(1, index, (x * self.valid).T)
+
+
+def _fixed_index(T: int, B: int, episodes: int) -> torch.Tensor:
+    return torch.arange(T).div(T // episodes, rounding_mode="floor")[:, None].expand(T, B)
 
 
 @torch.no_grad()
-def collect_trials(env: TrialEnv, policy: RecurrentActorCritic, tasks: Any, trial_length: int,
-                   generator: RandomSource, greedy: bool = False) -> Rollout:
-    """Runs one trial of `trial_length` steps on each task, starting from the initial state."""
+def collect_trials(env: TrialEnv, policy: RecurrentActorCritic, tasks: Any, episodes: int, max_steps: int,
+                   generator: RandomSource, greedy: bool = False, record_inputs: bool = True,
+                   after_step: Callable[[], None] | None = None) -> Rollout:
+    """Runs one trial of `episodes` episodes on each task, starting from the initial state.
+
+    Collection stops once every column's trial has ended, or after `max_steps` steps (where a
+    trial still running is cut). ``after_step`` (if given) is called after every env step, e.g.
+    to record where the agents are.
+    """
     obs = env.reset(tasks)
     B, device = obs.shape[0], obs.device
-    T, A = trial_length, env.num_actions
+    T, A = max_steps, env.num_actions
     state = policy.initial_state(B, device)
     prev_action = torch.full((B,), -1, dtype=torch.long, device=device)
     prev_reward = torch.zeros(B, device=device)
     prev_done = torch.zeros(B, device=device)
-    inputs = torch.empty(T, B, obs.shape[1] + A + 2, device=device)
+    inputs = torch.empty(T, B, obs.shape[1] + A + 2 if record_inputs else 0, device=device)
     actions = torch.empty(T, B, dtype=torch.long, device=device)
     logprobs, values, rewards = (torch.empty(T, B, device=device) for _ in range(3))
-    terminated, truncated = (torch.empty(T, B, dtype=torch.bool, device=device) for _ in range(2))
+    terminated, truncated, valid = (torch.empty(T, B, dtype=torch.bool, device=device) for _ in range(3))
+    episodes_done = torch.zeros(B, dtype=torch.long, device=device)
+    steps = T
     for t in range(T):
         x = rl2_inputs(obs, prev_action, prev_reward, prev_done, A)
         logits, value, state = policy.step(x, state)
         action = logits.argmax(-1) if greedy else sample_actions(logits, generator)
         result = env.step(action, generator)
-        inputs[t], actions[t], values[t], rewards[t] = x, action, value, result.reward
+        if after_step is not None:
+            after_step()
+        valid[t] = episodes_done < episodes
+        if record_inputs:
+            inputs[t] = x
+        actions[t], values[t], rewards[t] = action, value, result.reward
         logprobs[t] = torch.log_softmax(logits, -1).gather(1, action[:, None]).squeeze(1)
         terminated[t], truncated[t] = result.terminated, result.truncated
         obs, prev_action, prev_reward = result.obs, action, result.reward
         prev_done = result.episode_done.to(prev_reward.dtype)
-    trial_end = torch.zeros(T, B, dtype=torch.bool, device=device)
-    trial_end[-1] = True
-    return Rollout(inputs, actions, logprobs, values, rewards, terminated, truncated, trial_end)
+        episodes_done += result.episode_done.long()
+        if t + 1 < T and bool((episodes_done >= episodes).all()):
+            steps = t + 1  # every trial has ended: the remaining rows would be padding only
+            break
+    v = valid[:steps]
+    ended = v & (episodes_done_at(terminated[:steps], truncated[:steps]) == episodes)
+    trial_end = ended.clone()
+    trial_end[-1] |= v[-1]  # a trial cut at max_steps ends there too
+    zero = torch.zeros((), device=device)
+    return Rollout(inputs[:steps], actions[:steps], logprobs[:steps], torch.where(v, values[:steps], zero),
+                   torch.where(v, rewards[:steps], zero), terminated[:steps] & v, truncated[:steps] & v,
+                   trial_end, v)
+
+
+def episodes_done_at(terminated: torch.Tensor, truncated: torch.Tensor) -> torch.Tensor:
+    """[T, B] long: episodes ended up to and including each step."""
+    return (terminated | truncated).long().cumsum(0)

@@ -29,7 +29,7 @@ import torch
 from rl2.checkpoint import FORMAT_VERSION, CheckpointError, list_checkpoints, load_latest, save_checkpoint
 from rl2.config import Config, ConfigError
 from rl2.distributed import SINGLE, World
-from rl2.evaluate import EvalResult, evaluate
+from rl2.evaluate import EvalResult, NavigationResult, evaluate
 from rl2.learner import IterationResult, Learner
 
 MIN_FREE_BYTES = 50 * 2**20  # a run writes a few MB of checkpoints and logs; refuse below this
@@ -148,6 +148,9 @@ def metrics_row(result: IterationResult, elapsed: float, steps_per_s: float) -> 
     row.update(result.metrics())
     for i in logged_episodes(len(result.episode_returns)):
         row[f"charts/episode_{i}_return"] = result.episode_returns[i - 1]
+        if result.episode_success is not None and result.episode_lengths is not None:
+            row[f"charts/episode_{i}_success"] = result.episode_success[i - 1]
+            row[f"charts/episode_{i}_length"] = result.episode_lengths[i - 1]
     row["perf/env_steps_per_s"] = steps_per_s
     return row
 
@@ -253,7 +256,7 @@ def _start(config: Config, run_dir: Path, resume: bool, overwrite: bool, device:
 def train(config: Config, run_dir: Path, resume: bool = False, overwrite: bool = False,
           progress: bool = True, out: TextIO = sys.stdout,
           on_iteration: Callable[[Learner, IterationResult], None] | None = None,
-          world: World = SINGLE) -> tuple[Learner, EvalResult]:
+          world: World = SINGLE) -> tuple[Learner, EvalResult | NavigationResult]:
     """Meta-trains into `run_dir` (fresh, or continued from its newest checkpoint), then evaluates.
 
     Under torchrun (`world` from ``rl2.distributed.launched``) every rank calls this; only rank 0
@@ -371,13 +374,34 @@ def _progress_bar(config: Config, learner: Learner, enabled: bool, out: TextIO):
 
 
 def format_eval(summary: dict, max_episodes: int = 10) -> str:
-    """A human-readable evaluation summary (mean total reward ± 95% CI, returns per episode index)."""
+    """A human-readable evaluation summary (mean total reward ± 95% CI, returns per episode index;
+    for mazes the navigation table)."""
+    if "navigation" in summary:
+        return format_navigation(summary["navigation"])
     lines = [f"mean total reward per trial: {summary['mean_trial_return']:.2f} ± {summary['ci95']:.2f} "
              f"(95% CI, {summary['trials']} held-out trials)"]
     means = summary["episode_return_mean"]
     shown = ", ".join(f"{m:.2f}" for m in means[:max_episodes])
     more = f", ... ({len(means)} episodes)" if len(means) > max_episodes else ""
     lines.append(f"mean return per episode in the trial: {shown}{more}")
+    return "\n".join(lines)
+
+
+def format_navigation(by_maze: dict[str, dict]) -> str:
+    """The paper's navigation table: per episode index, the mean length of the successful episodes
+    (± 95% CI) and the success rate, one column per held-out maze setting."""
+    names = list(by_maze)
+    trials = ", ".join(f"{by_maze[n]['trials']} {n}" for n in names)
+    lines = [f"held-out mazes ({trials} trials): mean length of successful episodes ± 95% CI / success rate",
+             "| episode | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for i in range(len(by_maze[names[0]]["episode_success_rate"])):
+        cells = []
+        for name in names:
+            s = by_maze[name]
+            length, ci, rate = (s["episode_success_length_mean"][i], s["episode_success_length_ci95"][i],
+                                s["episode_success_rate"][i])
+            cells.append(f"{length:.1f} ± {ci:.1f} / {100 * rate:.1f}%")
+        lines.append(f"| {i + 1} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

@@ -16,7 +16,7 @@ from torch import nn
 from rl2.config import PPOConfig
 from rl2.distributed import SINGLE, World
 from rl2.policy import RecurrentActorCritic, categorical_stats
-from rl2.ppo import UpdateStats, explained_variance, gae
+from rl2.ppo import UpdateStats, advantages_and_returns, explained_variance, masked_mean, masked_std
 from rl2.rollout import Rollout
 
 
@@ -66,24 +66,24 @@ def trpo_update(policy: RecurrentActorCritic, value_optimizer: torch.optim.Optim
 
     Under torchrun the rollout is the global one and each rank evaluates its share of the trials:
     the gradient, every Fisher-vector product and the line search's figures are averaged over the
-    ranks, so all take the same step.
+    ranks, so all take the same step. (Padded, variable-length trials run in one process only.)
     """
-    advantages, returns = gae(rollout.rewards, rollout.values, rollout.trial_end, cfg.gamma, cfg.lam)
-    policy.value_norm.update(returns, policy.value_head)
+    advantages, returns, mask = advantages_and_returns(policy, rollout, cfg)
     if cfg.norm_adv:
-        advantages = (advantages - advantages.mean()) / (advantages.std(unbiased=False) + 1e-8)
+        advantages = (advantages - masked_mean(advantages, mask)) / (masked_std(advantages, mask) + 1e-8)
     params = policy.policy_parameters()
     B = rollout.rewards.shape[1]
     mine = world.shard(B)
     inputs, actions, old_logp, adv = (x[:, mine] for x in (rollout.inputs, rollout.actions, rollout.logprobs, advantages))
+    my_mask = None if mask is None else mask[:, mine]
     state0 = policy.initial_state(mine.stop - mine.start, rollout.inputs.device)
 
     def surrogate_and_kl(logits: torch.Tensor, old_logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Means over this rank's trials (equal shares: their mean over the ranks is the global one)."""
         logp, entropy = categorical_stats(logits, actions)
         ratio = (logp - old_logp).exp()
-        surrogate = (ratio * adv).mean() + ent_coef * entropy.mean()
-        return surrogate, categorical_kl(old_logits, logits).mean(), entropy.mean()
+        surrogate = masked_mean(ratio * adv, my_mask) + ent_coef * masked_mean(entropy, my_mask)
+        return surrogate, masked_mean(categorical_kl(old_logits, logits), my_mask), masked_mean(entropy, my_mask)
 
     logits, _ = policy.unroll(inputs, state0)
     old_logits = logits.detach()
@@ -98,7 +98,7 @@ def trpo_update(policy: RecurrentActorCritic, value_optimizer: torch.optim.Optim
     share = len(sub) / n_sub  # its weight in the subset's average
     if len(sub):
         sub_logits, _ = policy.unroll(rollout.inputs[:, sub], policy.initial_state(len(sub), rollout.inputs.device))
-        sub_kl = categorical_kl(sub_logits.detach(), sub_logits).mean()
+        sub_kl = masked_mean(categorical_kl(sub_logits.detach(), sub_logits), None if mask is None else mask[:, sub])
         grad_kl = _flat(torch.autograd.grad(sub_kl, params, create_graph=True))
 
     def fisher_vector(v: torch.Tensor) -> torch.Tensor:
@@ -121,16 +121,19 @@ def trpo_update(policy: RecurrentActorCritic, value_optimizer: torch.optim.Optim
                 break
         if not accepted:  # no step improved within the trust region: keep the old policy
             _set_flat(params, old_params)
-    value_loss = fit_value(policy, value_optimizer, rollout, returns, cfg, minibatches, generator, world)
+    value_loss = fit_value(policy, value_optimizer, rollout, returns, cfg, minibatches, generator, world, mask)
     return UpdateStats(policy_loss=-surrogate, value_loss=value_loss, entropy=entropy,
-                       approx_kl=final_kl, clipfrac=0.0, explained_variance=explained_variance(rollout.values, returns),
+                       approx_kl=final_kl, clipfrac=0.0,
+                       explained_variance=explained_variance(rollout.values, returns, mask),
                        epochs=cfg.epochs)
 
 
 def fit_value(policy: RecurrentActorCritic, optimizer: torch.optim.Optimizer, rollout: Rollout, returns: torch.Tensor,
-              cfg: PPOConfig, minibatches: int, generator: torch.Generator, world: World = SINGLE) -> float:
-    """Regresses the value function on the λ-returns (normalized units); returns the mean loss.
-    Under torchrun each rank fits its part of every minibatch, with gradients averaged."""
+              cfg: PPOConfig, minibatches: int, generator: torch.Generator, world: World = SINGLE,
+              mask: torch.Tensor | None = None) -> float:
+    """Regresses the value function on the λ-returns (normalized units) over the masked steps;
+    returns the mean loss. Under torchrun each rank fits its part of every minibatch, with
+    gradients averaged."""
     B = rollout.rewards.shape[1]
     per_mb = B // minibatches
     mine = world.shard(per_mb)
@@ -141,7 +144,8 @@ def fit_value(policy: RecurrentActorCritic, optimizer: torch.optim.Optimizer, ro
         for i in range(minibatches):
             cols = order[i * per_mb : (i + 1) * per_mb][mine]
             _, values = policy.unroll(rollout.inputs[:, cols], state0)
-            loss = 0.5 * ((values - returns[:, cols]) / policy.value_norm.std).pow(2).mean()
+            error = ((values - returns[:, cols]) / policy.value_norm.std).pow(2)
+            loss = 0.5 * masked_mean(error, None if mask is None else mask[:, cols])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             world.average_gradients(policy.value_only_parameters())

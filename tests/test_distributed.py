@@ -18,6 +18,7 @@ from rl2.cli import main
 from rl2.config import Config, ConfigError
 from rl2.distributed import World
 from rl2.noise import rand, randn
+from rl2.presets import preset_config
 
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run"]
 WORKER = Path(__file__).with_name("distributed_worker.py")
@@ -115,6 +116,10 @@ def test_world_refuses_what_does_not_split():
     World(rank=0, size=2).check(config)  # 30 = 2 ranks x 3 minibatches x 5 trials
     with pytest.raises(ConfigError, match="multiple of 120, got 300"):
         World(rank=0, size=4).check(config)
+    maze = preset_config("maze-5x5")
+    World(rank=0, size=1).check(maze)
+    with pytest.raises(ConfigError, match="maze family .* one process"):
+        World(rank=0, size=2).check(maze)
 
 
 def test_ranks_other_than_0_report_nothing(monkeypatch, capsys):

@@ -95,10 +95,10 @@ def test_a_cue_seen_in_episode_one_is_acted_on_in_episode_two():
     cfg = PPOConfig(epochs=4, gamma=1.0, lam=0.95, ent_coef=0.003)
     for _ in range(150):
         cues = torch.randint(0, 4, (256,), generator=g)
-        rollout = collect_trials(env, policy, cues, trial_length=3, generator=g)
+        rollout = collect_trials(env, policy, cues, episodes=2, max_steps=3, generator=g)
         ppo_update(policy, optimizer, rollout, cfg, minibatches=2, ent_coef=cfg.ent_coef, generator=g)
     cues = torch.randint(0, 4, (2_000,), generator=g)
-    rollout = collect_trials(env, policy, cues, trial_length=3, generator=g, greedy=True)
+    rollout = collect_trials(env, policy, cues, episodes=2, max_steps=3, generator=g, greedy=True)
     episode_two = rollout.rewards[1:].sum(0).mean()
     assert episode_two > 1.9, f"episode-2 return {episode_two:.2f}: memoryless ceiling is 1.5"
 

@@ -17,6 +17,7 @@ class BanditEnv:
     def __init__(self, k: int) -> None:
         self.num_actions = k
         self.obs_dim = 1
+        self.obs_shape = (1,)
         self.tasks: BanditTasks | None = None
 
     def reset(self, tasks: BanditTasks) -> torch.Tensor:

@@ -25,9 +25,14 @@ class StepResult:
 
 
 class TrialEnv(Protocol):
-    """B tasks stepped at once. Episodes have a fixed length, so every trial has the same length."""
+    """B tasks stepped at once.
 
-    obs_dim: int
+    Bandit and MDP episodes have a fixed length, so all their trials have one length; maze
+    episodes end early at the target, and ``episode_length`` is their cap.
+    """
+
+    obs_dim: int  # size of the flattened observation
+    obs_shape: tuple[int, ...]  # its shape: (obs_dim,) for vectors, (C, H, W) for images
     num_actions: int
     episode_length: int
 

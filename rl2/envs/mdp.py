@@ -21,6 +21,7 @@ class MDPEnv:
         self.num_actions = actions
         self.episode_length = horizon
         self.obs_dim = states
+        self.obs_shape = (states,)
         self.tasks: MDPTasks | None = None
 
     def reset(self, tasks: MDPTasks) -> torch.Tensor:
