@@ -40,6 +40,7 @@ def test_docs_links_point_to_existing_files():
     ("bandits.py", ["--total-steps", "2400", "--trials", "50"]),
     ("mdp.py", ["--total-steps", "4800", "--trials", "50"]),
     ("switching.py", ["--total-steps", "24000", "--trials", "50", "--run-dir", "run"]),
+    ("maze.py", ["--tiny", "--updates", "2", "--trials", "20"]),
 ])
 def test_example_runs(script, args, tmp_path):
     r = subprocess.run([sys.executable, str(ROOT / "examples" / script), *args], capture_output=True, text=True,
@@ -48,5 +49,7 @@ def test_example_runs(script, args, tmp_path):
     assert "held-out" in r.stdout or "mean total reward" in r.stdout
     if script == "switching.py":
         assert (tmp_path / "run" / "report.html").is_file() and (tmp_path / "run" / "plots" / "regret.png").is_file()
+    if script == "maze.py":
+        assert "| episode | small (5x5) | large (9x9) |" in r.stdout and (tmp_path / "maze-example.pt").is_file()
     if script == "mdp.py":
         assert (tmp_path / "mdp-example.pt").is_file() and "UCRL2" in r.stdout
