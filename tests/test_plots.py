@@ -169,3 +169,17 @@ def test_report_renders_in_headless_chromium(runs, tmp_path):
 
 def test_baseline_colours_do_not_include_rl2s():
     assert RL2_COLOR not in BASELINE_COLORS
+
+
+def test_navigation_figure_has_one_line_per_maze_size_in_each_panel():
+    from rl2.presets import preset_config
+
+    nav = {"small (5x5)": {"episode_success_rate": [0.9, 1.0], "episode_success_length_mean": [20.0, 15.0]},
+           "large (9x9)": {"episode_success_rate": [0.5, 0.7], "episode_success_length_mean": [80.0, 60.0]}}
+    metrics = {"env_steps": np.array([100.0, 200.0]), "charts/trial_return": np.array([-5.0, 0.5])}
+    run = RunLogs(Path("maze"), preset_config("maze-5x5"), metrics, {"navigation": nav}, None)
+    figs = figures([run])
+    assert set(figs) == {"learning_curve", "navigation"}
+    success, length = figs["navigation"].axes
+    assert [list(line.get_ydata()) for line in success.get_lines()] == [[90.0, 100.0], [50.0, 70.0]]
+    assert [list(line.get_ydata()) for line in length.get_lines()] == [[20.0, 15.0], [80.0, 60.0]]
