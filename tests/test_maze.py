@@ -131,12 +131,17 @@ def test_topdown_view_draws_the_whole_maze_with_target_and_agent():
     assert walls == 9 * 4 + closed_sides
 
 
-def test_rollout_runs_until_every_trial_has_ended_and_masks_the_rest():
+def maze_rollout(batch: int, cap: int, hidden: int) -> tuple[RecurrentActorCritic, Rollout]:
+    """A fresh CNN policy's trials of 2 episodes (at most `cap` steps each) on `batch` 5x5 mazes."""
     torch.manual_seed(0)
-    env = MazeEnv(5, max_episode_steps=30)
-    policy = RecurrentActorCritic(env.obs_shape, 3, hidden=16)
-    tasks = MazeDistribution(5).sample(64, torch.Generator().manual_seed(1))
-    r = collect_trials(env, policy, tasks, 2, 60, torch.Generator().manual_seed(2))
+    env = MazeEnv(5, max_episode_steps=cap)
+    policy = RecurrentActorCritic(env.obs_shape, 3, hidden=hidden)
+    tasks = MazeDistribution(5).sample(batch, torch.Generator().manual_seed(1))
+    return policy, collect_trials(env, policy, tasks, 2, 2 * cap, torch.Generator().manual_seed(2))
+
+
+def test_rollout_runs_until_every_trial_has_ended_and_masks_the_rest():
+    _, r = maze_rollout(64, 30, 16)
     done = r.terminated | r.truncated
     assert (done.sum(0) == 2).all()  # every column holds exactly its trial of 2 episodes
     assert torch.equal(r.trial_end, done & (done.long().cumsum(0) == 2))  # the trial ends at its 2nd episode end
@@ -154,12 +159,8 @@ def test_rollout_runs_until_every_trial_has_ended_and_masks_the_rest():
 
 
 def test_cnn_policy_replays_its_collection_exactly_and_the_state_survives_episode_ends():
-    torch.manual_seed(0)
-    env = MazeEnv(5, max_episode_steps=20)
-    policy = RecurrentActorCritic(env.obs_shape, 3, hidden=32)
+    policy, r = maze_rollout(16, 20, 32)
     assert policy.encoder is not None
-    tasks = MazeDistribution(5).sample(16, torch.Generator().manual_seed(1))
-    r = collect_trials(env, policy, tasks, 2, 40, torch.Generator().manual_seed(2))
     # Step-by-step collection (state carried over the episode boundary) equals one unroll from the
     # trial start without resets: the state is reset at trial starts only.
     logits, values = policy.unroll(r.inputs, policy.initial_state(16))
@@ -177,11 +178,7 @@ def _column(r: Rollout, j: int, steps: int | None = None) -> Rollout:
 
 
 def test_padding_changes_nothing_in_an_update():
-    torch.manual_seed(0)
-    env = MazeEnv(5, max_episode_steps=25)
-    policy = RecurrentActorCritic(env.obs_shape, 3, hidden=16)
-    tasks = MazeDistribution(5).sample(32, torch.Generator().manual_seed(1))
-    r = collect_trials(env, policy, tasks, 2, 50, torch.Generator().manual_seed(2))
+    policy, r = maze_rollout(32, 25, 16)
     j = int(r.valid.sum(0).argmin())  # the shortest trial: the most padding
     length = int(r.valid[:, j].sum())
     assert length < len(r.valid)
