@@ -257,11 +257,15 @@ def test_cli_trains_point_navigation_and_refuses_the_gym_family_in_one_line(rl2_
 
 @pytest.mark.slow
 def test_point_robot_preset_episode_two_beats_episode_one():
+    # The point-nav preset (600 updates, ~2 minutes): on held-out goals the second episode's return
+    # beats the first's (paired over trials, by more than 3 standard errors), and the first is
+    # already better than standing still (-20: the goal is 1 away for 20 steps).
     model = RL2("point-nav", seed=0)
     model.learn()
     returns = model.evaluate(trials=500, seed=11).episode_returns
-    first, second = returns.mean(0).tolist()
-    assert second > first + 1.0 and first > -19.5, (first, second)
+    gain = returns[:, 1] - returns[:, 0]
+    assert float(gain.mean()) > 3 * float(gain.std()) / math.sqrt(len(gain)), returns.mean(0)
+    assert float(returns[:, 0].mean()) > -19.5, returns.mean(0)
 
 
 @pytest.mark.parametrize("env_id, kwargs", [("rl2/BernoulliBandit-v0", {"k": 3}),
