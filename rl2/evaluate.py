@@ -14,6 +14,8 @@ from rl2.policy import RecurrentActorCritic
 from rl2.rollout import collect_trials
 from rl2.tasks import slice_tasks
 
+GYM_CHUNK = 32  # trials of a Gymnasium family evaluated at once
+
 
 def mean_ci95(x: torch.Tensor) -> tuple[float, float]:
     """Mean and half-width of its normal-approximation 95% confidence interval."""
@@ -119,6 +121,10 @@ def evaluate_setting(policy: RecurrentActorCritic, task: TaskConfig, trials: int
     device = policy.policy_head.weight.device
     tasks = sample_test_tasks(task, trials, seed, device, family)
     env = make_env(task, family)
+    if task.is_gym:
+        # Gymnasium copies are Python objects (and processes under async): at most GYM_CHUNK at once,
+        # the same chunks in either vector mode, so sync and async evaluations agree.
+        chunk = min(chunk, GYM_CHUNK)
     outcome_generator = torch.Generator(device).manual_seed(seed + 1)
     was_training = policy.training
     policy.eval()

@@ -16,6 +16,7 @@ from rl2.config import Config, ConfigError
 from rl2.envs import EnvError, GymFamily, GymTrialEnv, TensorTasks, make_env, make_task_distribution
 from rl2.envs.mujoco import mujoco_available
 from rl2.envs.point import CircleGoals, PointNavigation
+from rl2.evaluate import evaluate
 from rl2.policy import InputNormalizer, RecurrentActorCritic, gaussian_stats
 from rl2.rollout import collect_trials
 from rl2.tasks import BernoulliBandit, TabularMDP
@@ -338,3 +339,14 @@ def test_readme_gymnasium_example_runs(capsys):
     exec(compile(code.replace("total_steps=768_000", "total_steps=2560"), "README.md", "exec"), {})
     first, second = (float(x) for x in capsys.readouterr().out.strip().strip("[]").split(","))
     assert -40 < first < 0 and -40 < second < 0
+
+
+def test_evaluation_of_a_gymnasium_family_is_the_same_in_sync_and_async_mode():
+    # 40 trials: two chunks (32 + 8), so at most 32 copies (processes under async) at once.
+    config = Config().replace(family="point", n=2, max_episode_steps=5, steps_per_update=10, minibatches=1)
+    torch.manual_seed(0)
+    policy = RecurrentActorCritic((2,), 2, hidden=16, continuous=True)
+    sync = evaluate(policy, config.task, trials=40, seed=2)
+    asynchronous = evaluate(policy, config.replace(vector="async").task, trials=40, seed=2)
+    assert sync.episode_returns.shape == (40, 2)
+    assert torch.equal(sync.episode_returns, asynchronous.episode_returns)
