@@ -362,3 +362,35 @@ def test_a_resumed_point_run_continues_exactly_as_an_uninterrupted_one(tmp_path)
     assert resumed.learner.update == straight.learner.update == 3
     for (name, a), b in zip(straight.policy.state_dict().items(), resumed.policy.state_dict().values()):
         assert torch.equal(a, b), name
+
+
+class Countdown(TwoArms):
+    """Episodes that end by the task's own rule (terminated) after `length` steps."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.length, self.t = 3, 0
+
+    def reset(self, *, seed=None, options=None):
+        self.t = 0
+        return super().reset(seed=seed)
+
+    def step(self, action):
+        self.t += 1
+        obs, reward, _, truncated, info = super().step(action)
+        return obs, reward, self.t >= self.length, truncated, info
+
+
+def test_trials_of_episodes_that_end_early_stop_at_their_own_step_and_pad_the_rest():
+    # Episodes of 2 and 3 steps (and a 10-step cap): trials of 2 episodes end after 4 and 6 steps.
+    family = GymFamily("countdown", Countdown, GoodArms(SetAttribute("length")))
+    env = GymTrialEnv(family, max_episode_steps=10)
+    torch.manual_seed(0)
+    policy = RecurrentActorCritic((1,), 2, hidden=8)
+    rollout = collect_trials(env, policy, fixed_tasks([2, 3]), 2, 20, torch.Generator().manual_seed(0))
+    assert rollout.valid.sum(0).tolist() == [4, 6] and rollout.rewards.shape[0] == 6
+    assert rollout.episode_lengths(2).tolist() == [[2.0, 2.0], [3.0, 3.0]]
+    assert rollout.trial_end[3, 0] and rollout.trial_end[5, 1] and int(rollout.trial_end.sum()) == 2
+    assert rollout.terminated.sum(0).tolist() == [2, 2] and not rollout.truncated.any()
+    # The done flag is an input: the step after an episode's end sees d_prev = 1.
+    assert rollout.inputs[2, 0, -1] == 1 and rollout.inputs[3, 1, -1] == 1 and rollout.inputs[1, 0, -1] == 0
