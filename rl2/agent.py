@@ -20,6 +20,9 @@ class Agent:
     """Adapts to one task at a time through its recurrent state only (weights stay frozen)."""
 
     def __init__(self, policy: RecurrentActorCritic, greedy: bool = False, seed: int = 0) -> None:
+        if policy.continuous:
+            raise ValueError("Agent steps discrete-action policies; run Box-action policies through "
+                             "rl2.envs.gym.GymTrialEnv (it maps actions to the env's bounds)")
         self.policy = policy.eval()
         self.greedy = greedy
         self.device = policy.policy_head.weight.device

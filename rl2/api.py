@@ -6,6 +6,8 @@
     print(model.evaluate(trials=1000).summary())
     model.save("bandit.pt")
     agent = RL2.load("bandit.pt").agent()
+
+Your own Gymnasium env: ``RL2.gym(make_env, tasks, n=2, max_episode_steps=50)`` (see ``rl2.tasks.gym``).
 """
 
 from __future__ import annotations
@@ -17,15 +19,18 @@ from rl2.agent import Agent
 from rl2.checkpoint import list_checkpoints, load_checkpoint, load_latest, write_checkpoint
 from rl2.config import Config
 from rl2.device import resolve_device
+from rl2.envs import GymFamily
 from rl2.evaluate import EvalResult, NavigationResult, evaluate
 from rl2.learner import IterationResult, Learner
 from rl2.presets import DEFAULT_PRESET, preset_config
+from rl2.tasks.gym import TaskDistribution
 
 
 class RL2:
     """An RL² agent and its meta-training state."""
 
-    def __init__(self, config: Config | str = DEFAULT_PRESET, device: str | None = None, **overrides: Any) -> None:
+    def __init__(self, config: Config | str = DEFAULT_PRESET, device: str | None = None,
+                 family: GymFamily | None = None, **overrides: Any) -> None:
         if isinstance(config, str):
             config = preset_config(config, **overrides)
         elif overrides:
@@ -33,8 +38,14 @@ class RL2:
         if device is not None:
             config = config.replace(device=device)
         self.config = config.validated()
-        self.learner = Learner(self.config, resolve_device(self.config.run.device))
+        self.learner = Learner(self.config, resolve_device(self.config.run.device), family=family)
 
+    @classmethod
+    def gym(cls, make: Callable[[], Any], tasks: TaskDistribution, name: str = "gym", device: str | None = None,
+            **overrides: Any) -> "RL2":
+        """An agent for your own Gymnasium env: ``make()`` builds one copy, ``tasks`` samples tasks and
+        applies them (see ``rl2.tasks.gym``). Overrides set the config, e.g. ``n=2, max_episode_steps=50``."""
+        return cls(Config().replace(family="gym", **overrides), device=device, family=GymFamily(name, make, tasks))
     @property
     def policy(self):
         return self.learner.policy
@@ -58,7 +69,7 @@ class RL2:
         """Frozen weights on fresh held-out tasks: returns per trial and per episode index (mazes:
         also success and lengths, on held-out mazes of the training size and large ones)."""
         seed = self.config.run.eval_seed if seed is None else seed
-        return evaluate(self.policy, self.config.task, trials, seed, greedy=greedy)
+        return evaluate(self.policy, self.config.task, trials, seed, greedy=greedy, family=self.learner.family)
 
     def agent(self, greedy: bool = False, seed: int = 0) -> Agent:
         """A step-by-step agent for deployment in the user's own loop."""
@@ -71,8 +82,9 @@ class RL2:
         return write_checkpoint(Path(path), checkpoint_state(self.learner))
 
     @classmethod
-    def load(cls, path: str | Path, device: str | None = None) -> "RL2":
-        """Loads a checkpoint file, or the newest valid checkpoint of a run directory."""
+    def load(cls, path: str | Path, device: str | None = None, family: GymFamily | None = None) -> "RL2":
+        """Loads a checkpoint file, or the newest valid checkpoint of a run directory (``family``: the
+        Gymnasium env and tasks of an ``RL2.gym`` agent, which a checkpoint cannot hold)."""
         path = Path(path)
         if path.is_dir():
             ckpt_dir = path / "checkpoints" if list_checkpoints(path / "checkpoints") else path
@@ -80,7 +92,7 @@ class RL2:
         else:
             state = load_checkpoint(path)
         config = Config.from_dict(state["config"])
-        model = cls(config, device=device)
+        model = cls(config, device=device, family=family)
         model.learner.load_state_dict(state["learner"])
         return model
 

@@ -160,8 +160,8 @@ def _train(args: argparse.Namespace, world: World) -> int:
                       progress=not args.no_progress, world=world)
     say(f"evaluation on held-out tasks ({run_dir / 'eval.json'}):")
     say(format_eval(result.summary()))
-    # No classic baselines navigate mazes from pixels.
-    if not args.no_baselines and world.is_main and config.task.family != "maze":
+    # No classic baselines navigate mazes from pixels or solve Gymnasium envs.
+    if not args.no_baselines and world.is_main and config.task.has_baselines:
         from rl2.compare import Row, compare_baselines, format_table
 
         print("computing the classic baselines on the same held-out tasks ...", flush=True)
@@ -181,6 +181,8 @@ def _quiet(*args: Any, **kwargs: Any) -> None:
 
 
 def _setting_title(task) -> str:
+    if task.is_gym:
+        return task.gym_title
     if task.family == "bandit":
         return f"Bernoulli bandits, k={task.k} arms, n={task.n} pulls per trial"
     if task.family == "maze":
@@ -341,7 +343,7 @@ def _ensure_baselines(run_dirs: list[Path]) -> None:
         if not run_dir.is_dir():
             raise UsageError(f"rl2: {run_dir} is not a run directory")
         config = load_run_config(run_dir)
-        if config.task.family == "maze":  # no classic baselines navigate mazes from pixels
+        if not config.task.has_baselines:  # mazes, Gymnasium envs
             continue
         if (run_dir / "eval.json").is_file() and not (run_dir / "baselines.json").is_file():
             print(f"computing the classic baselines on the held-out tasks of {run_dir} ...", flush=True)
@@ -381,6 +383,7 @@ COMMANDS = {"train": cmd_train, "eval": cmd_eval, "compare": cmd_compare, "tune"
 
 def main(argv: Sequence[str] | None = None) -> int:
     from rl2.distributed import env_rank
+    from rl2.envs import EnvError
     from rl2.plots import RunLogError
     from rl2.train import Interrupted, RunDirError, TrainingFault
 
@@ -394,7 +397,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return EXIT_BAD_INPUT
         return COMMANDS[args.command](args)
-    except (UsageError, ConfigError, CheckpointError, RunDirError, RunLogError) as e:
+    except (UsageError, ConfigError, EnvError, CheckpointError, RunDirError, RunLogError) as e:
         say(f"rl2: error: {e}" if not str(e).startswith("rl2") else f"{e}")
         return EXIT_BAD_INPUT
     except TrainingFault as e:

@@ -44,6 +44,8 @@ def setting_key(task: TaskConfig) -> str:
     """The key of a setting in the tuning results, e.g. 'bandit-n100-k5', 'mdp-n10' or 'switching-n100-k5-h0.05'."""
     if task.family == "switching":
         return f"switching-n{task.n}-k{task.k}-h{task.hazard:g}"
+    if task.is_gym:  # no baselines and no paper table: such a run fills no cell
+        return f"{task.family}-n{task.n}"
     if task.family == "maze":  # no table of the paper's is a maze's: such a run fills no cell
         return f"maze-{task.maze_size}x{task.maze_size}"
     return f"bandit-n{task.n}-k{task.k}" if task.family == "bandit" else f"mdp-n{task.n}"

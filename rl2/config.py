@@ -26,11 +26,20 @@ def opt(default: Any, doc: str, **bounds: Any) -> Any:
     return field(default=default, metadata={"doc": doc, **bounds})
 
 
+# Families that run through the Gymnasium adapter (rl2.envs.gym), with their action vectors' sizes:
+# "point" ships with rl2, the MuJoCo ones need rl2[mujoco]; "gym" is the user's own env, given in
+# Python (``RL2.gym``).
+CONTINUOUS_FAMILIES = {"point": 2, "halfcheetah-vel": 6, "halfcheetah-dir": 6, "ant-dir": 8}
+GYM_FAMILIES = (*CONTINUOUS_FAMILIES, "gym")
+
+
 @dataclass(frozen=True)
 class TaskConfig:
     """Which task distribution the agent is meta-trained on."""
 
-    family: str = opt("bandit", "task family", choices=("bandit", "mdp", "switching", "maze"))
+    family: str = opt("bandit", "task family (point: 2D point-robot navigation; halfcheetah-vel, halfcheetah-dir, "
+                      "ant-dir: MuJoCo, rl2[mujoco]; gym: your own Gymnasium env, given in Python)",
+                      choices=("bandit", "mdp", "switching", "maze", *GYM_FAMILIES))
     n: int = opt(10, "episodes per trial (pulls per trial for bandits)", ge=1)
     k: int = opt(5, "bandit: number of arms", ge=2)
     hazard: float = opt(0.05, "switching bandits: chance per pull that all arm probabilities are redrawn",
@@ -39,13 +48,16 @@ class TaskConfig:
     actions: int = opt(5, "mdp: number of actions", ge=2)
     horizon: int = opt(10, "mdp: steps per episode", ge=1)
     maze_size: int = opt(5, "maze: cells per side of the training (and small test) mazes", ge=3)
-    max_episode_steps: int = opt(250, "maze: steps after which an episode on a training-size maze is cut", ge=1)
+    max_episode_steps: int = opt(250, "maze and Gymnasium families: steps after which an episode (on a training-size "
+                                 "maze) is cut", ge=1)
     view: str = opt("egocentric", "maze: observation, the cells in sight ahead (egocentric) or the whole maze "
                     "with the target (topdown, for debugging)", choices=("egocentric", "topdown"))
     view_depth: int = opt(4, "maze: cells the egocentric view reaches ahead, the agent's own included", ge=1)
     eval_episodes: int = opt(5, "maze: episodes per trial in evaluation", ge=1)
     large_maze_size: int = opt(9, "maze: cells per side of the large test mazes (0 = no large test)", ge=0)
     large_max_episode_steps: int = opt(1000, "maze: steps after which an episode on a large test maze is cut", ge=1)
+    vector: str = opt("sync", "Gymnasium families: env copies stepped in this process (sync) or one process "
+                      "each (async)", choices=("sync", "async"))
 
     @property
     def is_bandit(self) -> bool:
@@ -53,15 +65,36 @@ class TaskConfig:
         return self.family in ("bandit", "switching")
 
     @property
+    def is_gym(self) -> bool:
+        """A family run through the Gymnasium adapter: episodes of at most max_episode_steps."""
+        return self.family in GYM_FAMILIES
+
+    @property
+    def gym_title(self) -> str:
+        """A Gymnasium family's setting in a few words (for tables and figure titles)."""
+        return f"{self.family}, n={self.n} episodes of up to {self.max_episode_steps} steps"
+
+    @property
+    def has_baselines(self) -> bool:
+        """The classic baselines (Gittins, UCB1, PSRL, ...) solve this family."""
+        return self.family in ("bandit", "mdp", "switching")
+
+    @property
     def num_actions(self) -> int:
+        """Discrete actions of a tensor family (Box-action families: the action vector's size; gym: read
+        from the env)."""
+        if self.family in CONTINUOUS_FAMILIES:
+            return CONTINUOUS_FAMILIES[self.family]
+        if self.family == "gym":
+            raise ConfigError("the actions of a Gymnasium env are read from the env itself")
         if self.family == "maze":
             return 3  # forward, turn left, turn right
         return self.k if self.is_bandit else self.actions
 
     @property
     def episode_length(self) -> int:
-        """Steps per episode; for mazes the cap (an episode ends earlier at the target)."""
-        if self.family == "maze":
+        """Steps per episode; for mazes and Gymnasium envs the cap (an episode may end earlier)."""
+        if self.family == "maze" or self.is_gym:
             return self.max_episode_steps
         return 1 if self.is_bandit else self.horizon
 
@@ -79,6 +112,8 @@ class PolicyConfig:
     hidden: int = opt(256, "recurrent state size", ge=1)
     critic: str = opt("shared", "value function: on the policy's core, or a separate recurrent core",
                       choices=("shared", "separate"))
+    norm_obs: bool = opt(False, "normalize observations by their running mean and std (kept in checkpoints)")
+    norm_reward: bool = opt(False, "scale the previous-reward input by its running root mean square")
 
 
 @dataclass(frozen=True)
@@ -202,6 +237,9 @@ class Config:
                 f"steps_per_update must be a multiple of the trial length {trial} "
                 f"(n={self.task.n} episodes x {self.task.episode_length} steps), got {self.ppo.steps_per_update}"
             )
+        if self.ppo.algo == "trpo" and self.task.family in CONTINUOUS_FAMILIES:
+            raise ConfigError(f"trpo steps discrete actions only; the {self.task.family} family has Box actions: "
+                              "use ppo")
         if self.trials_per_update % self.ppo.minibatches:
             raise ConfigError(
                 f"minibatches must divide the {self.trials_per_update} trials per update, got {self.ppo.minibatches}"

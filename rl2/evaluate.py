@@ -9,10 +9,12 @@ from dataclasses import dataclass
 import torch
 
 from rl2.config import TaskConfig
-from rl2.envs import make_env, make_task_distribution
+from rl2.envs import GymFamily, make_env, make_task_distribution
 from rl2.policy import RecurrentActorCritic
 from rl2.rollout import collect_trials
 from rl2.tasks import slice_tasks
+
+GYM_CHUNK = 32  # trials of a Gymnasium family evaluated at once
 
 
 def mean_ci95(x: torch.Tensor) -> tuple[float, float]:
@@ -90,32 +92,39 @@ def maze_test_settings(task: TaskConfig) -> dict[str, TaskConfig]:
     return settings
 
 
-def sample_test_tasks(task: TaskConfig, trials: int, seed: int, device: torch.device | str):
+def sample_test_tasks(task: TaskConfig, trials: int, seed: int, device: torch.device | str,
+                      family: GymFamily | None = None):
     """The held-out tasks of a seed: the same for every policy and baseline evaluated with it."""
     generator = torch.Generator(device).manual_seed(seed)
-    return make_task_distribution(task, split="test").sample(trials, generator)
+    return make_task_distribution(task, split="test", family=family).sample(trials, generator)
 
 
 @torch.no_grad()
 def evaluate(policy: RecurrentActorCritic, task: TaskConfig, trials: int = 1000, seed: int = 1_000_003,
-             greedy: bool = False, chunk: int = 1000) -> EvalResult | NavigationResult:
+             greedy: bool = False, chunk: int = 1000, family: GymFamily | None = None
+             ) -> EvalResult | NavigationResult:
     """Runs the frozen policy for one trial on each of `trials` fresh tasks drawn from `seed`.
 
-    For mazes: on held-out mazes of each test setting (``maze_test_settings``).
+    For mazes: on held-out mazes of each test setting (``maze_test_settings``). ``family``: the
+    user's own Gymnasium env and tasks (config family "gym").
     """
     if task.family == "maze":
         return NavigationResult({name: evaluate_setting(policy, setting, trials, seed, greedy, chunk)
                                  for name, setting in maze_test_settings(task).items()})
-    return evaluate_setting(policy, task, trials, seed, greedy, chunk)
+    return evaluate_setting(policy, task, trials, seed, greedy, chunk, family)
 
 
 @torch.no_grad()
 def evaluate_setting(policy: RecurrentActorCritic, task: TaskConfig, trials: int, seed: int, greedy: bool = False,
-                     chunk: int = 1000) -> EvalResult:
+                     chunk: int = 1000, family: GymFamily | None = None) -> EvalResult:
     """The frozen policy on `trials` held-out tasks of one setting, exactly as the config describes it."""
     device = policy.policy_head.weight.device
-    tasks = sample_test_tasks(task, trials, seed, device)
-    env = make_env(task)
+    tasks = sample_test_tasks(task, trials, seed, device, family)
+    env = make_env(task, family)
+    if task.is_gym:
+        # Gymnasium copies are Python objects (and processes under async): at most GYM_CHUNK at once,
+        # the same chunks in either vector mode, so sync and async evaluations agree.
+        chunk = min(chunk, GYM_CHUNK)
     outcome_generator = torch.Generator(device).manual_seed(seed + 1)
     was_training = policy.training
     policy.eval()
@@ -128,6 +137,8 @@ def evaluate_setting(policy: RecurrentActorCritic, task: TaskConfig, trials: int
         lengths.append(rollout.episode_lengths(task.n).cpu())
         success.append(rollout.episode_success(task.n).cpu())
     policy.train(was_training)
+    if hasattr(env, "close"):  # Gymnasium copies (processes under async) end with the evaluation
+        env.close()
     if task.family != "maze":
         return EvalResult(episode_returns=torch.cat(returns, 0))
     return EvalResult(torch.cat(returns, 0), torch.cat(lengths, 0), torch.cat(success, 0))

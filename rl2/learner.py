@@ -11,9 +11,9 @@ from dataclasses import asdict, dataclass, fields
 
 import torch
 
-from rl2.config import Config
+from rl2.config import Config, ConfigError
 from rl2.distributed import SINGLE, World
-from rl2.envs import make_env, make_task_distribution
+from rl2.envs import GymFamily, TrialEnv, make_env, make_task_distribution
 from rl2.policy import RecurrentActorCritic
 from rl2.ppo import UpdateStats, ppo_update
 from rl2.rollout import Rollout, collect_trials
@@ -21,11 +21,17 @@ from rl2.tasks import slice_tasks
 from rl2.trpo import trpo_update
 
 
-def build_policy(config: Config, device: torch.device | str = "cpu") -> RecurrentActorCritic:
-    """The actor-critic a config describes, on a device."""
-    env = make_env(config.task)
+def build_policy(config: Config, device: torch.device | str = "cpu", env: TrialEnv | None = None
+                 ) -> RecurrentActorCritic:
+    """The actor-critic a config describes (for the spaces of `env`, default the config's), on a device."""
+    env = make_env(config.task) if env is None else env
     p = config.policy
-    return RecurrentActorCritic(env.obs_shape, env.num_actions, p.rnn, p.hidden, p.critic).to(device)
+    continuous = getattr(env, "continuous", False)
+    if continuous and config.ppo.algo == "trpo":
+        name = getattr(env, "name", "this env")
+        raise ConfigError(f"trpo steps discrete actions only; {name} has Box actions: use ppo")
+    return RecurrentActorCritic(env.obs_shape, env.num_actions, p.rnn, p.hidden, p.critic, continuous=continuous,
+                                norm_obs=p.norm_obs, norm_reward=p.norm_reward).to(device)
 
 
 @dataclass(frozen=True)
@@ -63,21 +69,23 @@ class Learner:
     columns over the ranks (see ``rl2.distributed``). ``config.trials_per_update`` is the global batch.
     """
 
-    def __init__(self, config: Config, device: torch.device | str = "cpu", world: World = SINGLE) -> None:
+    def __init__(self, config: Config, device: torch.device | str = "cpu", world: World = SINGLE,
+                 family: GymFamily | None = None) -> None:
         world.check(config)
         self.config = config
         self.device = torch.device(device)
         self.world = world
+        self.family = family  # the user's own Gymnasium env and tasks (config family "gym"), else None
+        self.env = make_env(config.task, family)
         with torch.random.fork_rng(devices=[]):  # seeded weights without touching the caller's global RNG
             torch.manual_seed(config.run.seed)
-            self.policy = build_policy(config, self.device)
+            self.policy = build_policy(config, self.device, self.env)
         # PPO's Adam trains everything on one loss; TRPO's Adam only fits the value function
         # (its policy step is the natural gradient).
         trained = self.policy.parameters() if config.ppo.algo == "ppo" else self.policy.value_only_parameters()
         self.optimizer = torch.optim.Adam(trained, lr=config.ppo.lr, eps=1e-5)
         self.update_fn = functools.partial(ppo_update if config.ppo.algo == "ppo" else trpo_update, world=world)
-        self.tasks = make_task_distribution(config.task)
-        self.env = make_env(config.task)
+        self.tasks = make_task_distribution(config.task, family=family)
         # Training tasks and rollout noise have their own streams; evaluation tasks use eval_seed.
         self.task_generator = torch.Generator(self.device).manual_seed(config.run.seed)
         self.rollout_generator = torch.Generator(self.device).manual_seed(config.run.seed + 1)
@@ -117,6 +125,8 @@ class Learner:
         rollout = self.collect()
         stats = self.update_fn(self.policy, self.optimizer, rollout, self.config.ppo, self.config.ppo.minibatches,
                                ent_coef, self.rollout_generator)
+        if self.policy.input_norm is not None:  # after the update: its epochs saw collection's statistics
+            self.policy.input_norm.update(rollout.inputs, rollout.valid)
         self.update += 1
         self.env_steps += rollout.steps
         n = self.config.task.n

@@ -95,6 +95,8 @@ def _read_json(path: Path) -> dict | None:
 
 def setting_title(task: TaskConfig) -> str:
     """The setting in a few words, for figure titles."""
+    if task.is_gym:
+        return task.gym_title
     if task.family == "bandit":
         return f"Bernoulli bandits, k={task.k}, n={task.n} pulls"
     if task.family == "switching":

@@ -1,4 +1,12 @@
-"""Recurrent actor-critic: φ(s, a_prev, r_prev, d_prev) -> GRU/LSTM -> categorical policy and value.
+"""Recurrent actor-critic: φ(s, a_prev, r_prev, d_prev) -> GRU/LSTM -> policy and value.
+
+Discrete actions get a categorical policy. Box actions (``continuous=True``) get a diagonal
+Gaussian whose mean is the head's output and whose log-std is one learned vector, independent of the
+state (as in PPO's original MuJoCo setup): the std then shrinks only as the whole policy grows sure,
+and a state cannot collapse its own exploration. The policy acts in the normalized box [-1, 1]^A;
+the env clips samples there and maps them to its bounds (see ``rl2.envs.gym``), so the log-prob
+PPO uses is the Gaussian's own, exactly (a tanh squash would need its Jacobian and has no closed-form
+entropy).
 
 The recurrent state is one tensor, [1, B, H] for a GRU and [2, B, H] (h and c stacked) for an
 LSTM, so resetting it at a trial start is one multiply for either core.
@@ -16,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rl2.noise import RandomSource, rand
+from rl2.noise import RandomSource, rand, randn
 
 RecurrentState = torch.Tensor  # [1, B, H] (GRU) or [2, B, H] (LSTM: h, c)
 
@@ -26,7 +34,11 @@ def rl2_inputs(obs: torch.Tensor, prev_action: torch.Tensor, prev_reward: torch.
     """φ(s_t, a_{t-1}, r_{t-1}, d_{t-1}) for any leading dims: [..., obs_dim + num_actions + 2].
 
     prev_action is -1 where there is no previous action (a trial's first step): its one-hot is zeros.
+    A floating prev_action [..., num_actions] (Box actions) goes in as it is (zeros at a trial's start).
     """
+    if prev_action.is_floating_point():
+        return torch.cat([obs, prev_action.to(obs.dtype), prev_reward.unsqueeze(-1).to(obs.dtype),
+                          prev_done.unsqueeze(-1).to(obs.dtype)], dim=-1)
     one_hot = F.one_hot(prev_action.clamp(min=0), num_actions).to(obs.dtype)
     one_hot = one_hot * (prev_action >= 0).unsqueeze(-1).to(obs.dtype)
     return torch.cat([obs, one_hot, prev_reward.unsqueeze(-1).to(obs.dtype),
@@ -69,6 +81,54 @@ class ValueNormalizer(nn.Module):
         self.mean.copy_(new_mean)
         self.std.copy_(new_std)
         self.initialized.fill_(True)
+
+
+class InputNormalizer(nn.Module):
+    """Running mean and std of the observations and of the previous-reward input, applied to φ.
+
+    Observations are centred and scaled, the reward input only scaled (its sign carries meaning);
+    both are clipped to ±10. The statistics are buffers, so checkpoints carry them. They move only
+    between updates (``update`` on a collected rollout), never while a batch is being collected or
+    trained on: the log-probs of collection and of the PPO epochs then see the same inputs.
+    """
+
+    def __init__(self, obs_dim: int, reward_index: int, obs: bool, reward: bool) -> None:
+        super().__init__()
+        self.obs_dim, self.reward_index = obs_dim, reward_index
+        self.obs, self.reward = obs, reward
+        self.register_buffer("count", torch.zeros((), dtype=torch.float64))
+        self.register_buffer("obs_mean", torch.zeros(obs_dim))
+        self.register_buffer("obs_var", torch.ones(obs_dim))
+        self.register_buffer("reward_var", torch.ones(()))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Inputs [..., D] with the observation and reward parts normalized."""
+        # [obs | previous action | previous reward | previous done]
+        sizes = [self.obs_dim, self.reward_index - self.obs_dim, 1, x.shape[-1] - self.reward_index - 1]
+        parts = list(x.split(sizes, -1))
+        if self.obs:
+            parts[0] = ((parts[0] - self.obs_mean) / (self.obs_var.sqrt() + 1e-8)).clamp(-10, 10)
+        if self.reward:
+            parts[2] = (parts[2] / (self.reward_var.sqrt() + 1e-8)).clamp(-10, 10)
+        return torch.cat(parts, -1)
+
+    @torch.no_grad()
+    def update(self, inputs: torch.Tensor, valid: torch.Tensor) -> None:
+        """Merges in the statistics of the valid steps of inputs [T, B, D] (Chan et al.'s parallel update)."""
+        x = inputs[valid].double()  # [N, D]
+        n, c = x.shape[0], self.count
+        if n == 0:
+            return
+        total = c + n
+        obs = x[:, : self.obs_dim]
+        delta = obs.mean(0) - self.obs_mean
+        # M2 of the union = M2_old + M2_batch + δ² · c · n / (c + n)
+        m2 = self.obs_var * c + obs.var(0, unbiased=False) * n + delta.pow(2) * c * n / total
+        self.obs_mean.add_((delta * n / total).float())
+        self.obs_var.copy_(m2 / total)
+        # The reward input is scaled by its root mean square (a second moment about zero: no centring).
+        self.reward_var.copy_((self.reward_var * c + x[:, self.reward_index].pow(2).mean() * n) / total)
+        self.count.fill_(total)
 
 
 class ConvEncoder(nn.Module):
@@ -114,8 +174,10 @@ class RecurrentActorCritic(nn.Module):
     """
 
     def __init__(self, obs_dim: int | tuple[int, ...], num_actions: int, rnn: str = "gru", hidden: int = 256,
-                 critic: str = "shared") -> None:
+                 critic: str = "shared", continuous: bool = False, norm_obs: bool = False,
+                 norm_reward: bool = False) -> None:
         super().__init__()
+        self.continuous = continuous  # Box actions: num_actions is the action vector's size
         self.obs_shape = (obs_dim,) if isinstance(obs_dim, int) else tuple(obs_dim)
         self.obs_dim = math.prod(self.obs_shape)
         self.num_actions = num_actions
@@ -133,7 +195,12 @@ class RecurrentActorCritic(nn.Module):
         self.policy_head = nn.Linear(hidden, num_actions)
         self.value_head = nn.Linear(hidden, 1)
         self.value_norm = ValueNormalizer()
+        # Created only where asked for, so the discrete families' weights and checkpoints are as before.
+        self.input_norm = (InputNormalizer(self.obs_dim, self.obs_dim + num_actions, norm_obs, norm_reward)
+                           if norm_obs or norm_reward else None)
         self._init_weights()
+        if continuous:  # created after the init loop: it draws no random numbers
+            self.log_std = nn.Parameter(torch.zeros(num_actions))
 
     def _init_weights(self) -> None:
         # Orthogonal recurrent weights as in the paper; a near-uniform initial policy (gain 0.01)
@@ -154,7 +221,8 @@ class RecurrentActorCritic(nn.Module):
     def policy_parameters(self) -> list[nn.Parameter]:
         """Every parameter the action distribution depends on."""
         encoder = list(self.encoder.parameters()) if self.encoder is not None else []
-        return [*encoder, *self.core.parameters(), *self.policy_head.parameters()]
+        log_std = [self.log_std] if self.continuous else []
+        return [*encoder, *self.core.parameters(), *self.policy_head.parameters(), *log_std]
 
     def value_only_parameters(self) -> list[nn.Parameter]:
         """The parameters that move the value estimate but not the policy."""
@@ -182,7 +250,10 @@ class RecurrentActorCritic(nn.Module):
         return core(x, state.contiguous())
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Inputs [..., input_dim] -> the policy core's and the value core's inputs (images encoded)."""
+        """Inputs [..., input_dim] -> the policy core's and the value core's inputs (normalized where
+        configured, images encoded)."""
+        if self.input_norm is not None:
+            x = self.input_norm(x)
         if self.encoder is None:
             return x, x
         obs, extras = x[..., : self.obs_dim], x[..., self.obs_dim :]
@@ -237,6 +308,39 @@ class RecurrentActorCritic(nn.Module):
             pis.append(out_pi)
             vs.append(out_v)
         return self.heads((torch.cat(pis, 0), torch.cat(vs, 0)))
+
+
+    def sample(self, out: torch.Tensor, generator: RandomSource, greedy: bool = False
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Actions from the policy head's output [B, A] (logits, or Gaussian means) and their log-probs [B].
+
+        Discrete: [B] long; Box: [B, A] floats in the unbounded Gaussian space (the env clips them).
+        Greedy: the most likely action (the argmax, or the mean).
+        """
+        if not self.continuous:
+            action = out.argmax(-1) if greedy else sample_actions(out, generator)
+            return action, torch.log_softmax(out, -1).gather(1, action[:, None]).squeeze(1)
+        action = out if greedy else out + self.log_std.exp() * randn(out.shape, generator)
+        return action, self.action_stats(out, action)[0]
+
+    def action_stats(self, out: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log-probability of the actions and the policy's entropy, both [...] (see ``categorical_stats``)."""
+        if not self.continuous:
+            return categorical_stats(out, actions)
+        return gaussian_stats(out, self.log_std, actions)
+
+
+def gaussian_stats(mean: torch.Tensor, log_std: torch.Tensor, actions: torch.Tensor
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Diagonal Gaussian N(mean, exp(log_std)²): log-probability of actions [..., A] and entropy, both [...].
+
+        log π(a) = Σ_i [-(a_i - μ_i)² / (2σ_i²) - log σ_i - ½ log 2π],   H = Σ_i [½ + ½ log 2π + log σ_i]
+    """
+    half_log_2pi = 0.5 * math.log(2 * math.pi)
+    z = (actions - mean) * torch.exp(-log_std)
+    logp = (-0.5 * z.pow(2) - log_std - half_log_2pi).sum(-1)
+    entropy = (0.5 + half_log_2pi + log_std).sum(-1).expand(mean.shape[:-1])
+    return logp, entropy
 
 
 def categorical_stats(logits: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

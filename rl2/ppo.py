@@ -9,7 +9,7 @@ from torch import nn
 
 from rl2.config import PPOConfig
 from rl2.distributed import SINGLE, World
-from rl2.policy import RecurrentActorCritic, categorical_stats
+from rl2.policy import RecurrentActorCritic
 from rl2.rollout import Rollout
 
 
@@ -152,8 +152,8 @@ def ppo_update(policy: RecurrentActorCritic, optimizer: torch.optim.Optimizer, r
                 adv = (adv - masked_mean(adv, mb_mask)) / (masked_std(adv, mb_mask) + 1e-8)
             cols, adv = cols[mine], adv[:, mine]
             mb_mask = None if mb_mask is None else mb_mask[:, mine]
-            logits, values = policy.unroll(rollout.inputs[:, cols], state0)  # [T, mb, A], [T, mb]
-            logp, entropy = categorical_stats(logits, rollout.actions[:, cols])
+            out, values = policy.unroll(rollout.inputs[:, cols], state0)  # [T, mb, A], [T, mb]
+            logp, entropy = policy.action_stats(out, rollout.actions[:, cols])
             value_error = (values - returns[:, cols]) / policy.value_norm.std
             terms = ppo_loss(logp, rollout.logprobs[:, cols], adv, value_error, entropy,
                              cfg.clip, cfg.vf_coef, ent_coef, mb_mask)

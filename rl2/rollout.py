@@ -10,7 +10,7 @@ import torch
 
 from rl2.envs.base import TrialEnv
 from rl2.noise import RandomSource
-from rl2.policy import RecurrentActorCritic, rl2_inputs, sample_actions
+from rl2.policy import RecurrentActorCritic, rl2_inputs
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Rollout:
     """
 
     inputs: torch.Tensor  # [T, B, D] φ(s_t, a_{t-1}, r_{t-1}, d_{t-1}) ([T, B, 0] where not recorded)
-    actions: torch.Tensor  # [T, B] long
+    actions: torch.Tensor  # [T, B] long; Box actions [T, B, A] float (the Gaussian samples, before clipping)
     logprobs: torch.Tensor  # [T, B] log π(a_t | history) at collection
     values: torch.Tensor  # [T, B] V(history) at collection (0 on padding)
     rewards: torch.Tensor  # [T, B] (0 on padding)
@@ -91,19 +91,23 @@ def collect_trials(env: TrialEnv, policy: RecurrentActorCritic, tasks: Any, epis
     B, device = obs.shape[0], obs.device
     T, A = max_steps, env.num_actions
     state = policy.initial_state(B, device)
-    prev_action = torch.full((B,), -1, dtype=torch.long, device=device)
+    if policy.continuous:  # no previous action at a trial's start: zeros (discrete: -1, a zero one-hot)
+        prev_action = torch.zeros(B, A, device=device)
+        actions = torch.empty(T, B, A, device=device)
+    else:
+        prev_action = torch.full((B,), -1, dtype=torch.long, device=device)
+        actions = torch.empty(T, B, dtype=torch.long, device=device)
     prev_reward = torch.zeros(B, device=device)
     prev_done = torch.zeros(B, device=device)
     inputs = torch.empty(T, B, obs.shape[1] + A + 2 if record_inputs else 0, device=device)
-    actions = torch.empty(T, B, dtype=torch.long, device=device)
     logprobs, values, rewards = (torch.empty(T, B, device=device) for _ in range(3))
     terminated, truncated, valid = (torch.empty(T, B, dtype=torch.bool, device=device) for _ in range(3))
     episodes_done = torch.zeros(B, dtype=torch.long, device=device)
     steps = T
     for t in range(T):
         x = rl2_inputs(obs, prev_action, prev_reward, prev_done, A)
-        logits, value, state = policy.step(x, state)
-        action = logits.argmax(-1) if greedy else sample_actions(logits, generator)
+        out, value, state = policy.step(x, state)
+        action, logprob = policy.sample(out, generator, greedy)
         result = env.step(action, generator)
         if after_step is not None:
             after_step()
@@ -111,7 +115,7 @@ def collect_trials(env: TrialEnv, policy: RecurrentActorCritic, tasks: Any, epis
         if record_inputs:
             inputs[t] = x
         actions[t], values[t], rewards[t] = action, value, result.reward
-        logprobs[t] = torch.log_softmax(logits, -1).gather(1, action[:, None]).squeeze(1)
+        logprobs[t] = logprob
         terminated[t], truncated[t] = result.terminated, result.truncated
         obs, prev_action, prev_reward = result.obs, action, result.reward
         prev_done = result.episode_done.to(prev_reward.dtype)

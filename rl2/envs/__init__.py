@@ -1,20 +1,40 @@
-"""Batched trial envs: many tasks stepped as one tensor op on a torch device."""
+"""Batched trial envs: many tasks stepped as one tensor op on a torch device, and the Gymnasium adapter."""
 
 from __future__ import annotations
 
-from rl2.config import TaskConfig
+from rl2.config import ConfigError, TaskConfig
 from rl2.envs.bandit import BanditEnv
-from rl2.envs.base import StepResult, TrialEnv
+from rl2.envs.base import EnvError, StepResult, TrialEnv
+from rl2.envs.gym import GymFamily, GymTrialEnv
 from rl2.envs.maze import MazeEnv
 from rl2.envs.mdp import MDPEnv
+from rl2.envs.mujoco import MUJOCO_FAMILIES
+from rl2.envs.point import CircleGoals, PointNavigation
 from rl2.envs.switching import SwitchingBanditEnv
+from rl2.envs.tabular_gym import BernoulliBanditEnv, TabularMDPEnv, TensorTasks  # registers rl2/... Gymnasium ids
 from rl2.tasks import BernoulliBandit, MazeDistribution, SwitchingBandit, TabularMDP
+from rl2.tasks.gym import GymTaskSampler
 
 
-def make_task_distribution(task: TaskConfig, split: str = "train"
-                           ) -> BernoulliBandit | SwitchingBandit | TabularMDP | MazeDistribution:
+def gym_family(task: TaskConfig, family: GymFamily | None = None) -> GymFamily:
+    """The Gymnasium env and task distribution of a config's family (``family`` for the user's own env)."""
+    if family is not None:
+        return family
+    if task.family == "point":
+        return GymFamily("point", PointNavigation, CircleGoals())
+    if task.family in MUJOCO_FAMILIES:
+        make, tasks = MUJOCO_FAMILIES[task.family]
+        return GymFamily(task.family, make, tasks())
+    raise ConfigError("the gym family is the user's own Gymnasium env: build it in Python with RL2.gym(...)")
+
+
+def make_task_distribution(task: TaskConfig, split: str = "train", family: GymFamily | None = None
+                           ) -> BernoulliBandit | SwitchingBandit | TabularMDP | MazeDistribution | GymTaskSampler:
     """The task distribution a config names. Mazes have disjoint train and test splits; the other
-    families' held-out tasks differ from the training ones by their seed only."""
+    families' held-out tasks differ from the training ones by their seed only (Gymnasium families:
+    as their distribution's splits say). ``family``: the user's own Gymnasium env and tasks."""
+    if task.is_gym:
+        return GymTaskSampler(gym_family(task, family).tasks, split)
     if task.family == "maze":
         return MazeDistribution(size=task.maze_size, split=split)
     if task.family == "bandit":
@@ -24,8 +44,10 @@ def make_task_distribution(task: TaskConfig, split: str = "train"
     return TabularMDP(states=task.states, actions=task.actions)
 
 
-def make_env(task: TaskConfig) -> TrialEnv:
+def make_env(task: TaskConfig, family: GymFamily | None = None) -> TrialEnv:
     """The batched env of a config's task family (tasks are given to ``reset``)."""
+    if task.is_gym:
+        return GymTrialEnv(gym_family(task, family), task.max_episode_steps, task.vector)
     if task.family == "bandit":
         return BanditEnv(k=task.k)
     if task.family == "switching":
@@ -36,5 +58,6 @@ def make_env(task: TaskConfig) -> TrialEnv:
     return MDPEnv(states=task.states, actions=task.actions, horizon=task.horizon)
 
 
-__all__ = ["BanditEnv", "MDPEnv", "MazeEnv", "StepResult", "SwitchingBanditEnv", "TrialEnv", "make_env",
+__all__ = ["BanditEnv", "BernoulliBanditEnv", "EnvError", "GymFamily", "GymTrialEnv", "MDPEnv", "MazeEnv", "StepResult",
+           "SwitchingBanditEnv", "TabularMDPEnv", "TensorTasks", "TrialEnv", "gym_family", "make_env",
            "make_task_distribution"]

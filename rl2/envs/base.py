@@ -10,6 +10,10 @@ import torch
 from rl2.noise import RandomSource
 
 
+class EnvError(ValueError):
+    """An env cannot be used or misbehaved (shown to the user as one line naming the env and step)."""
+
+
 @dataclass(frozen=True)
 class StepResult:
     """What one step of B tasks returns; every tensor has the batch as its first dim."""
@@ -33,8 +37,9 @@ class TrialEnv(Protocol):
 
     obs_dim: int  # size of the flattened observation
     obs_shape: tuple[int, ...]  # its shape: (obs_dim,) for vectors, (C, H, W) for images
-    num_actions: int
+    num_actions: int  # discrete: the number of actions; Box actions (``continuous``): the action vector's size
     episode_length: int
+    # Box actions: ``continuous = True`` (envs without the attribute are discrete)
 
     def reset(self, tasks: Any) -> torch.Tensor:
         """Starts the first episode on each task; returns the observation [B, obs_dim]."""

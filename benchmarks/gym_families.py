@@ -1,0 +1,56 @@
+"""Env steps per second of the whole meta-training loop (collect + PPO update) on each Gymnasium
+family, with its preset's batch, sync and async vector envs; prints one line per family.
+
+    python benchmarks/gym_families.py [--updates 3] [--families point-nav halfcheetah-vel ...]
+
+MuJoCo families are skipped (with the reason) where MuJoCo is not installed. The first update is
+a warm-up (envs built, processes started) and is not timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import torch
+
+from rl2.envs.mujoco import mujoco_available
+from rl2.learner import Learner
+from rl2.presets import preset_config
+
+FAMILIES = ("point-nav", "halfcheetah-vel", "halfcheetah-dir", "ant-dir")
+
+
+def steps_per_second(preset: str, vector: str, updates: int) -> float:
+    learner = Learner(preset_config(preset, vector=vector))
+    learner.iterate()  # warm-up: builds the copies (and starts their processes under async)
+    start, steps = time.perf_counter(), learner.env_steps
+    for _ in range(updates):
+        learner.iterate()
+    rate = (learner.env_steps - steps) / (time.perf_counter() - start)
+    learner.env.close()
+    return rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--updates", type=int, default=3, help="timed updates per family and mode")
+    parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=FAMILIES)
+    parser.add_argument("--modes", nargs="+", default=["sync", "async"], choices=["sync", "async"])
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; one torch thread")
+    for preset in args.families:
+        if preset != "point-nav" and not mujoco_available():
+            print(f"{preset}: skipped (MuJoCo is not installed: pip install 'rl2[mujoco]')")
+            continue
+        config = preset_config(preset)
+        rates = {mode: steps_per_second(preset, mode, args.updates) for mode in args.modes}
+        figures = ", ".join(f"{mode} {rate:,.0f}" for mode, rate in rates.items())
+        print(f"{preset}: {config.trials_per_update} trials of {config.task.trial_length} steps an update; "
+              f"env steps/s {figures}")
+
+
+if __name__ == "__main__":
+    main()

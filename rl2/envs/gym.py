@@ -1,0 +1,197 @@
+"""The Gymnasium adapter: B copies of any Gymnasium env, as one batched trial env.
+
+``GymTrialEnv`` drives a ``gymnasium.vector`` env (sync: all copies in this process; async: one
+process per copy) and speaks the ``TrialEnv`` interface of the tensor families: ``reset(tasks)``
+puts each column's task into its copy and resets it; ``step(actions)`` returns torch tensors.
+
+Autoreset: the vector env runs in Gymnasium's SAME_STEP mode, where a copy whose episode ended is
+reset inside the same ``step`` and returns the next episode's first observation — exactly the
+``StepResult`` convention (the final observation is not needed: RL² returns run across episodes
+inside a trial and are cut only at the trial's end). Gymnasium's default NEXT_STEP mode would spend
+one extra step per episode end on a reset that ignores its action. Autoreset passes no options, so
+the task is put into the env itself (see ``rl2.tasks.gym``) and stays there for the whole trial.
+
+Spaces: observations Discrete (one-hot), Box vectors, or Box images (H x W x C uint8 are turned to
+C x H x W in [0, 1]); actions Discrete, or a Box vector. Box actions come from the policy in the
+normalized box [-1, 1]^A: they are clipped to it and mapped affinely onto the env's bounds (axes
+with an infinite bound get the unclipped value).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv
+
+from rl2.envs.base import EnvError, StepResult
+from rl2.noise import RandomSource
+from rl2.tasks.gym import GymTasks, TaskDistribution
+
+VECTOR_MODES = ("sync", "async")
+
+
+@dataclass(frozen=True)
+class GymFamily:
+    """A Gymnasium env and its task distribution: everything needed to meta-train on it."""
+
+    name: str  # names the env in messages
+    make: Callable[[], gym.Env]  # builds one copy (picklable for async: a module-level function or partial)
+    tasks: TaskDistribution
+
+
+class TaskWrapper(gym.Wrapper):
+    """One copy of the env that takes a task: setting ``task`` applies it (in the copy's own process under async)."""
+
+    def __init__(self, env: gym.Env, apply: Callable[[gym.Env, Any], gym.Env]) -> None:
+        super().__init__(env)
+        self._apply = apply
+        self._task: Any = None
+
+    @property
+    def task(self) -> Any:
+        return self._task
+
+    @task.setter
+    def task(self, value: Any) -> None:
+        self.env = self._apply(self.env, value)
+        self._task = value
+
+
+def _make_copy(make: Callable[[], gym.Env], apply: Callable[[gym.Env, Any], gym.Env],
+               max_episode_steps: int | None) -> gym.Env:
+    env = TaskWrapper(make(), apply)
+    # Outside the task wrapper, so a rebuilt env keeps the time limit.
+    return gym.wrappers.TimeLimit(env, max_episode_steps) if max_episode_steps else env
+
+
+@dataclass(frozen=True)
+class Spaces:
+    """How the adapter reads an env's spaces."""
+
+    obs_shape: tuple[int, ...]  # (D,) vectors or (C, H, W) images, as the policy sees them
+    num_actions: int  # Discrete: number of actions; Box: size of the action vector
+    continuous: bool
+    one_hot: int  # Discrete observations: their number (0 otherwise)
+    channels_last: bool  # images stored H x W x C
+    low: np.ndarray | None  # Box actions: bounds
+    high: np.ndarray | None
+
+
+def read_spaces(name: str, observation_space: gym.Space, action_space: gym.Space) -> Spaces:
+    """The adapter's reading of an env's spaces; unsupported spaces raise EnvError (one line)."""
+    one_hot, channels_last = 0, False
+    if isinstance(observation_space, gym.spaces.Discrete):
+        one_hot = int(observation_space.n)
+        obs_shape: tuple[int, ...] = (one_hot,)
+    elif isinstance(observation_space, gym.spaces.Box) and len(observation_space.shape) == 3:
+        h, w, c = observation_space.shape
+        channels_last = observation_space.dtype == np.uint8 and c in (1, 3, 4)
+        obs_shape = (c, h, w) if channels_last else tuple(observation_space.shape)
+    elif isinstance(observation_space, gym.spaces.Box):
+        obs_shape = (math.prod(observation_space.shape),)
+    else:
+        raise EnvError(f"{name}: observation space {observation_space} is not supported (Discrete or Box)")
+    if isinstance(action_space, gym.spaces.Discrete):
+        return Spaces(obs_shape, int(action_space.n), False, one_hot, channels_last, None, None)
+    if isinstance(action_space, gym.spaces.Box) and len(action_space.shape) == 1:
+        return Spaces(obs_shape, action_space.shape[0], True, one_hot, channels_last,
+                      action_space.low.astype(np.float64), action_space.high.astype(np.float64))
+    raise EnvError(f"{name}: action space {action_space} is not supported (Discrete, or a Box vector)")
+
+
+class GymTrialEnv:
+    """B copies of a Gymnasium env stepped as one batched trial env (tasks are given to ``reset``).
+
+    The vector env is built on the first ``reset`` and rebuilt when the batch size changes.
+    ``max_episode_steps`` cuts episodes (truncated); it is also the episode length the trial
+    length is counted in.
+    """
+
+    def __init__(self, family: GymFamily, max_episode_steps: int, vector: str = "sync") -> None:
+        if vector not in VECTOR_MODES:
+            raise ValueError(f"vector must be one of {VECTOR_MODES}, got {vector!r}")
+        self.family = family
+        self.name = family.name
+        self.vector = vector
+        self.episode_length = max_episode_steps
+        probe = family.make()
+        self.spaces = read_spaces(self.name, probe.observation_space, probe.action_space)
+        probe.close()
+        self.obs_shape = self.spaces.obs_shape
+        self.obs_dim = math.prod(self.obs_shape)
+        self.num_actions = self.spaces.num_actions
+        self.continuous = self.spaces.continuous
+        self.envs: gym.vector.VectorEnv | None = None
+        self.device = torch.device("cpu")
+        self.t = 0
+
+    def _build(self, batch: int) -> gym.vector.VectorEnv:
+        if self.envs is not None and self.envs.num_envs == batch:
+            return self.envs
+        self.close()
+        copy = functools.partial(_make_copy, self.family.make, self.family.tasks.apply, self.episode_length)
+        cls = SyncVectorEnv if self.vector == "sync" else AsyncVectorEnv
+        self.envs = cls([copy] * batch, autoreset_mode=AutoresetMode.SAME_STEP)
+        return self.envs
+
+    def close(self) -> None:
+        """Closes the copies (and ends their processes under async)."""
+        if self.envs is not None:
+            self.envs.close()
+            self.envs = None
+
+    def reset(self, tasks: GymTasks) -> torch.Tensor:
+        """Puts task i into copy i and resets it with the trial's seed; returns observations [B, obs_dim]."""
+        envs = self._build(len(tasks.values))
+        self.device = tasks.seeds.device
+        envs.set_attr("task", list(tasks.values))
+        obs, _ = envs.reset(seed=[int(s) for s in tasks.seeds.tolist()])
+        self.t = 0
+        return self._observe(obs)
+
+    def step(self, actions: torch.Tensor, generator: RandomSource | None = None) -> StepResult:
+        """Applies actions ([B] long, or [B, A] in the normalized box); the envs' own RNGs draw their noise."""
+        assert self.envs is not None, "reset the env with tasks first"
+        obs, reward, terminated, truncated, _ = self.envs.step(self._env_actions(actions))
+        self.t += 1
+        reward = np.asarray(reward, dtype=np.float64)
+        bad = ~np.isfinite(reward)
+        if bad.any():
+            raise EnvError(f"{self.name}: copy {int(np.argmax(bad))} returned a non-finite reward at step {self.t}")
+        as_tensor = lambda x, dtype: torch.as_tensor(np.asarray(x), dtype=dtype).to(self.device)  # noqa: E731
+        return StepResult(obs=self._observe(obs), reward=as_tensor(reward, torch.float32),
+                          terminated=as_tensor(terminated, torch.bool), truncated=as_tensor(truncated, torch.bool))
+
+    def _env_actions(self, actions: torch.Tensor) -> np.ndarray:
+        a = actions.detach().cpu().numpy()
+        if not self.continuous:
+            return a.astype(np.int64)
+        low, high = self.spaces.low, self.spaces.high
+        finite = np.isfinite(low) & np.isfinite(high)
+        # [-1, 1] -> [low, high] on bounded axes: low + (a + 1) / 2 · (high - low)
+        scaled = low + (np.clip(a, -1.0, 1.0) + 1.0) / 2.0 * (high - low)
+        return np.where(finite, scaled, a).astype(np.float32)
+
+    def _observe(self, obs: Any) -> torch.Tensor:
+        """The vector env's observations -> [B, obs_dim] float32 on the tasks' device."""
+        x = np.asarray(obs)
+        B = x.shape[0]
+        if self.spaces.one_hot:
+            out = torch.nn.functional.one_hot(torch.as_tensor(x, dtype=torch.long), self.spaces.one_hot).float()
+        elif self.spaces.channels_last:
+            out = torch.as_tensor(x).permute(0, 3, 1, 2).float().div_(255.0)  # [B, H, W, C] -> [B, C, H, W]
+        else:
+            out = torch.as_tensor(x, dtype=torch.float32)
+        out = out.reshape(B, -1)
+        bad = ~torch.isfinite(out).all(1)
+        if bool(bad.any()):
+            copy = int(bad.nonzero()[0])
+            raise EnvError(f"{self.name}: copy {copy} returned a non-finite observation at step {self.t}")
+        return out.to(self.device)
