@@ -365,8 +365,11 @@ def cmd_plot(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from rl2.train import write_report
 
+    output = args.output or args.run_dir / "report.html"
+    if not output.resolve().parent.is_dir():
+        raise UsageError(f"rl2 report: cannot write {output}: its folder does not exist")
     _ensure_baselines([args.run_dir])
-    print(write_report(args.run_dir, args.output or args.run_dir / "report.html"))
+    print(write_report(args.run_dir, output))
     return 0
 
 
