@@ -5,26 +5,34 @@
     action = agent.act(obs)              # first step of the trial
     obs, reward, done = my_env(action)
     action = agent.act(obs, reward, done)  # reward and done of the previous action
+
+Discrete-action policies return an action index. Box-action policies return the action vector in
+the env's bounds, mapped from the policy's normalized box exactly as in training
+(``rl2.envs.gym.env_actions``); their previous-action input is the policy's own sample, as in training.
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
 import torch
 
-from rl2.policy import RecurrentActorCritic, rl2_inputs, sample_actions
+from rl2.envs.gym import Spaces, env_actions
+from rl2.policy import RecurrentActorCritic, rl2_inputs
 
 
 class Agent:
     """Adapts to one task at a time through its recurrent state only (weights stay frozen)."""
 
-    def __init__(self, policy: RecurrentActorCritic, greedy: bool = False, seed: int = 0) -> None:
-        if policy.continuous:
-            raise ValueError("Agent steps discrete-action policies; run Box-action policies through "
-                             "rl2.envs.gym.GymTrialEnv (it maps actions to the env's bounds)")
+    def __init__(self, policy: RecurrentActorCritic, greedy: bool = False, seed: int = 0,
+                 spaces: Spaces | None = None) -> None:
+        if policy.continuous and spaces is None:
+            raise ValueError("a Box-action policy needs the env's spaces (its action bounds): "
+                             "take the agent from RL2.agent(), or pass spaces=GymTrialEnv.spaces")
         self.policy = policy.eval()
         self.greedy = greedy
+        self.spaces = spaces
         self.device = policy.policy_head.weight.device
         self.generator = torch.Generator(self.device).manual_seed(seed)
         self.reset()
@@ -32,11 +40,14 @@ class Agent:
     def reset(self) -> None:
         """Starts a new trial (a new task): zero state, no previous action, reward or done."""
         self.state = self.policy.initial_state(1, self.device)
-        self.prev_action = torch.full((1,), -1, dtype=torch.long, device=self.device)
+        if self.policy.continuous:  # zeros: the input of a trial's first step, as in training
+            self.prev_action = torch.zeros(1, self.policy.num_actions, device=self.device)
+        else:
+            self.prev_action = torch.full((1,), -1, dtype=torch.long, device=self.device)
 
     @torch.no_grad()
-    def act(self, obs: int | float | Sequence[float] | torch.Tensor | None = None,
-            prev_reward: float = 0.0, done: bool = False) -> int:
+    def act(self, obs: int | float | Sequence[float] | np.ndarray | torch.Tensor | None = None,
+            prev_reward: float = 0.0, done: bool = False) -> int | np.ndarray:
         """The next action, given the observation and the reward and done flag of the previous action.
 
         obs: a vector of the env's observation size, a state index for one-hot observations
@@ -45,9 +56,11 @@ class Agent:
         x = rl2_inputs(self._observation(obs), self.prev_action,
                        torch.tensor([float(prev_reward)], device=self.device),
                        torch.tensor([float(done)], device=self.device), self.policy.num_actions)
-        logits, _, self.state = self.policy.step(x, self.state)
-        action = logits.argmax(-1) if self.greedy else sample_actions(logits, self.generator)
+        out, _, self.state = self.policy.step(x, self.state)
+        action, _ = self.policy.sample(out, self.generator, greedy=self.greedy)
         self.prev_action = action
+        if self.policy.continuous:
+            return env_actions(action[0].cpu().numpy(), self.spaces)
         return int(action.item())
 
     def _observation(self, obs) -> torch.Tensor:

@@ -56,3 +56,29 @@ def test_config_json_roundtrip_and_validation():
         config.replace(gamma=0.0)
     with pytest.raises(ConfigError, match="unknown config field"):
         config.replace(hiddden=3)
+
+
+def test_box_action_agent_replays_the_greedy_evaluation_in_the_users_own_loop():
+    from rl2.envs.point import MAX_STEP, PointNavigation
+    from rl2.evaluate import sample_test_tasks
+
+    model = RL2("point-nav", hidden=16, steps_per_update=80, total_steps=80)
+    model.learn()  # any weights will do; one update so the policy is not its initialization
+    expected = model.evaluate(trials=1, seed=11, greedy=True).episode_returns[0]
+    task = model.config.task
+    goal = sample_test_tasks(task, 1, 11, "cpu").values[0]
+    env, agent = PointNavigation(goal), model.agent(greedy=True)
+    returns, reward, done = [], 0.0, False
+    for _ in range(task.n):  # the user's own loop: n episodes of the trial, one env
+        obs, _ = env.reset()
+        total = 0.0
+        for step in range(task.max_episode_steps):
+            action = agent.act(obs, reward, done)
+            assert action.shape == (2,) and (abs(action) <= MAX_STEP + 1e-7).all()
+            obs, reward, *_ = env.step(action)
+            total += reward
+            done = step == task.max_episode_steps - 1  # the time limit ends the episode
+        returns.append(total)
+    assert torch.allclose(torch.tensor(returns, dtype=torch.float64), expected.double(), atol=1e-4)
+    with pytest.raises(ValueError, match="spaces"):
+        type(agent)(model.policy)

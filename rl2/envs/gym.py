@@ -106,6 +106,18 @@ def read_spaces(name: str, observation_space: gym.Space, action_space: gym.Space
     raise EnvError(f"{name}: action space {action_space} is not supported (Discrete, or a Box vector)")
 
 
+def env_actions(actions: np.ndarray, spaces: Spaces) -> np.ndarray:
+    """The policy's actions as the env takes them: Discrete indices, or Box vectors moved from the
+    normalized box [-1, 1]^A onto the bounds (clipped there; axes with an infinite bound unchanged)."""
+    if not spaces.continuous:
+        return actions.astype(np.int64)
+    low, high = spaces.low, spaces.high
+    finite = np.isfinite(low) & np.isfinite(high)
+    # [-1, 1] -> [low, high] on bounded axes: low + (a + 1) / 2 · (high - low)
+    scaled = low + (np.clip(actions, -1.0, 1.0) + 1.0) / 2.0 * (high - low)
+    return np.where(finite, scaled, actions).astype(np.float32)
+
+
 class GymTrialEnv:
     """B copies of a Gymnasium env stepped as one batched trial env (tasks are given to ``reset``).
 
@@ -170,14 +182,7 @@ class GymTrialEnv:
                           terminated=as_tensor(terminated, torch.bool), truncated=as_tensor(truncated, torch.bool))
 
     def _env_actions(self, actions: torch.Tensor) -> np.ndarray:
-        a = actions.detach().cpu().numpy()
-        if not self.continuous:
-            return a.astype(np.int64)
-        low, high = self.spaces.low, self.spaces.high
-        finite = np.isfinite(low) & np.isfinite(high)
-        # [-1, 1] -> [low, high] on bounded axes: low + (a + 1) / 2 · (high - low)
-        scaled = low + (np.clip(a, -1.0, 1.0) + 1.0) / 2.0 * (high - low)
-        return np.where(finite, scaled, a).astype(np.float32)
+        return env_actions(actions.detach().cpu().numpy(), self.spaces)
 
     def _observe(self, obs: Any) -> torch.Tensor:
         """The vector env's observations -> [B, obs_dim] float32 on the tasks' device."""
