@@ -134,7 +134,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace, world: World) -> int:
-    from rl2.train import format_eval, load_run_config, train, write_baselines, write_figures, write_report
+    from rl2.train import figure_pngs, format_eval, load_run_config, train, write_baselines, write_figures, write_report
 
     overrides = _overrides(args)
     if args.resume is not None:
@@ -171,8 +171,9 @@ def _train(args: argparse.Namespace, world: World) -> int:
         print(format_table([Row("RL² (this run)", result)] + baselines,
                            f"{_setting_title(config.task)}, {config.run.eval_trials} held-out tasks:"))
     if world.is_main:  # rank 0 owns the run directory's files
-        print("figures: " + ", ".join(str(p) for p in write_figures([run_dir], run_dir / "plots")))
-        print(f"report: {write_report(run_dir, run_dir / 'report.html')}")
+        pngs = figure_pngs([run_dir])  # rendered once, for the PNG files and the report
+        print("figures: " + ", ".join(str(p) for p in write_figures([run_dir], run_dir / "plots", pngs)))
+        print(f"report: {write_report(run_dir, run_dir / 'report.html', pngs)}")
     return 0
 
 

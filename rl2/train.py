@@ -324,11 +324,16 @@ def write_baselines(run_dir: Path, rows: list, trials: int, seed: int) -> Path:
     return path
 
 
-def write_figures(run_dirs: list[Path], out_dir: Path) -> list[Path]:
-    """PNG figures of runs of one setting (``rl2.plots``) written into `out_dir`."""
+def figure_pngs(run_dirs: list[Path]) -> dict[str, bytes]:
+    """The PNG bytes of each figure (``rl2.plots``) of runs of one setting, by figure name."""
     from rl2.plots import figures, load_run, png_bytes
 
-    pngs = {name: png_bytes(fig) for name, fig in figures([load_run(d) for d in run_dirs]).items()}
+    return {name: png_bytes(fig) for name, fig in figures([load_run(d) for d in run_dirs]).items()}
+
+
+def write_figures(run_dirs: list[Path], out_dir: Path, pngs: dict[str, bytes] | None = None) -> list[Path]:
+    """PNG figures of runs of one setting written into `out_dir` (`pngs`: already rendered ones)."""
+    pngs = figure_pngs(run_dirs) if pngs is None else pngs
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -343,13 +348,13 @@ def write_figures(run_dirs: list[Path], out_dir: Path) -> list[Path]:
     return written
 
 
-def write_report(run_dir: Path, path: Path) -> Path:
-    """The run's self-contained HTML report (``rl2.report``), figures embedded."""
-    from rl2.plots import figures, load_run, png_bytes
+def write_report(run_dir: Path, path: Path, pngs: dict[str, bytes] | None = None) -> Path:
+    """The run's self-contained HTML report (``rl2.report``), figures embedded (`pngs`: already rendered)."""
+    from rl2.plots import load_run
     from rl2.report import render_report
 
-    run = load_run(run_dir)
-    _atomic_write_text(path, render_report(run, {name: png_bytes(fig) for name, fig in figures([run]).items()}))
+    pngs = figure_pngs([run_dir]) if pngs is None else pngs
+    _atomic_write_text(path, render_report(load_run(run_dir), pngs))
     return path
 
 
@@ -406,4 +411,4 @@ def format_navigation(by_maze: dict[str, dict]) -> str:
 
 
 __all__ = ["ConfigError", "Interrupted", "RunDirError", "TrainingFault", "format_eval", "load_run_config", "train",
-           "write_baselines", "write_figures", "write_report"]
+           "figure_pngs", "write_baselines", "write_figures", "write_report"]
