@@ -48,7 +48,15 @@ class Flags(gym.Env):
         self.observation_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
         self.action_space = gym.spaces.Discrete(2)
         self.flags: frozenset = frozenset()
-        self.episode, self.t = -1, 0
+        self.t = 0
+
+    @property
+    def flags(self) -> frozenset:
+        return self._flags
+
+    @flags.setter
+    def flags(self, value: frozenset) -> None:
+        self._flags, self.episode = value, -1  # a new trial: its episodes are counted from its first
 
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
@@ -83,17 +91,28 @@ def test_success_is_counted_once_per_episode_where_the_flag_was_up_at_any_step()
     assert not rollout.terminated.any()  # success does not end a Meta-World episode
 
 
-def test_success_rates_reach_the_evaluation_the_metrics_and_the_printout():
-    # Nothing succeeds in a trial of FlagTasks' empty flag sets: every rate is 0, and reported.
-    family = GymFamily("flags", Flags, FlagTasks(), success_key="success")
-    task = Config().replace(family="gym", n=3, max_episode_steps=4, steps_per_update=12, minibatches=1).task
-    torch.manual_seed(0)
-    summary = evaluate(RecurrentActorCritic((1,), 2, hidden=8), task, trials=5, seed=0, family=family).summary()
-    assert summary["episode_success_rate"] == [0.0, 0.0, 0.0] and summary["episode_return_mean"] == [4.0] * 3
-    assert "success rate per episode in the trial: 0.0%, 0.0%, 0.0%" in format_eval(summary)
-    no_flag = evaluate(RecurrentActorCritic((1,), 2, hidden=8), task, trials=5, seed=0,
-                       family=GymFamily("flags", Flags, FlagTasks())).summary()
-    assert "episode_success_rate" not in no_flag  # an env without a success flag reports none
+class FirstStepFlags(FlagTasks):
+    """Success at the first step of the trial's first episode only."""
+
+    def sample(self, batch, generator, split="train"):
+        return [frozenset({(0, 0)})] * batch
+
+
+def test_success_rates_reach_the_training_metrics_the_evaluation_and_the_printout():
+    # Every trial succeeds in its first episode only: rates 1, 0, 0 per episode index.
+    model = RL2.gym(Flags, FirstStepFlags(), name="flags", success_key="success", n=3, max_episode_steps=4,
+                    steps_per_update=12 * 4, minibatches=1, hidden=8, total_steps=12 * 4)
+    results = []
+    model.learn(callback=results.append)
+    row = metrics_row(results[0], 1.0, 1.0)
+    assert [row[f"charts/episode_{i}_success"] for i in (1, 2, 3)] == [1.0, 0.0, 0.0]
+    assert "charts/episode_1_length" not in row  # lengths are logged for mazes only
+    summary = model.evaluate(trials=5, seed=0).summary()
+    assert summary["episode_success_rate"] == [1.0, 0.0, 0.0] and summary["episode_return_mean"] == [4.0] * 3
+    assert "success rate per episode in the trial: 100.0%, 0.0%, 0.0%" in format_eval(summary)
+    task = model.config.task
+    no_flag = evaluate(model.policy, task, trials=5, seed=0, family=GymFamily("flags", Flags, FirstStepFlags()))
+    assert "episode_success_rate" not in no_flag.summary()  # an env without a success flag reports none
 
 
 def test_metaworld_config_refuses_a_wrong_env_and_too_long_episodes_in_one_line(capsys, tmp_path, monkeypatch):
