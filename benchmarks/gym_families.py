@@ -1,10 +1,11 @@
 """Env steps per second of the whole meta-training loop (collect + PPO update) on each Gymnasium
 family, with its preset's batch, sync and async vector envs; prints one line per family.
 
-    python benchmarks/gym_families.py [--updates 3] [--families point-nav halfcheetah-vel ...]
+    python benchmarks/gym_families.py [--updates 3] [--families point-nav halfcheetah-vel ml1-reach ...]
 
-MuJoCo families are skipped (with the reason) where MuJoCo is not installed. The first update is
-a warm-up (envs built, processes started) and is not timed.
+MuJoCo and Meta-World families are skipped (with the reason) where their extra is not installed.
+The first update is a warm-up (envs built, processes started, Meta-World's task lists drawn) and is
+not timed.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ import time
 
 import torch
 
+from rl2.envs.metaworld import metaworld_available
 from rl2.envs.mujoco import mujoco_available
 from rl2.learner import Learner
 from rl2.presets import preset_config
 
-FAMILIES = ("point-nav", "halfcheetah-vel", "halfcheetah-dir", "ant-dir")
+FAMILIES = ("point-nav", "halfcheetah-vel", "halfcheetah-dir", "ant-dir", "ml1-reach", "ml10")
 
 
 def steps_per_second(preset: str, vector: str, updates: int) -> float:
@@ -42,6 +44,9 @@ def main() -> None:
     torch.set_num_threads(1)
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; one torch thread")
     for preset in args.families:
+        if preset.startswith("ml") and not metaworld_available():
+            print(f"{preset}: skipped (Meta-World is not installed: pip install 'rl2[metaworld]')")
+            continue
         if preset != "point-nav" and not mujoco_available():
             print(f"{preset}: skipped (MuJoCo is not installed: pip install 'rl2[mujoco]')")
             continue

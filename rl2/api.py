@@ -42,10 +42,13 @@ class RL2:
 
     @classmethod
     def gym(cls, make: Callable[[], Any], tasks: TaskDistribution, name: str = "gym", device: str | None = None,
-            **overrides: Any) -> "RL2":
+            success_key: str | None = None, **overrides: Any) -> "RL2":
         """An agent for your own Gymnasium env: ``make()`` builds one copy, ``tasks`` samples tasks and
-        applies them (see ``rl2.tasks.gym``). Overrides set the config, e.g. ``n=2, max_episode_steps=50``."""
-        return cls(Config().replace(family="gym", **overrides), device=device, family=GymFamily(name, make, tasks))
+        applies them (see ``rl2.tasks.gym``); ``success_key``: the step info's success flag, if the env
+        has one (success rates are then logged and evaluated). Overrides set the config, e.g.
+        ``n=2, max_episode_steps=50``."""
+        family = GymFamily(name, make, tasks, success_key)
+        return cls(Config().replace(family="gym", **overrides), device=device, family=family)
     @property
     def policy(self):
         return self.learner.policy

@@ -27,10 +27,26 @@ def opt(default: Any, doc: str, **bounds: Any) -> Any:
 
 
 # Families that run through the Gymnasium adapter (rl2.envs.gym), with their action vectors' sizes:
-# "point" ships with rl2, the MuJoCo ones need rl2[mujoco]; "gym" is the user's own env, given in
-# Python (``RL2.gym``).
-CONTINUOUS_FAMILIES = {"point": 2, "halfcheetah-vel": 6, "halfcheetah-dir": 6, "ant-dir": 8}
+# "point" ships with rl2, the MuJoCo ones need rl2[mujoco], the Meta-World ones rl2[metaworld]; "gym"
+# is the user's own env, given in Python (``RL2.gym``).
+METAWORLD_FAMILIES = ("metaworld-ml1", "metaworld-ml10")
+CONTINUOUS_FAMILIES = {"point": 2, "halfcheetah-vel": 6, "halfcheetah-dir": 6, "ant-dir": 8,
+                       **{family: 4 for family in METAWORLD_FAMILIES}}  # Sawyer arm: xyz move and gripper
 GYM_FAMILIES = (*CONTINUOUS_FAMILIES, "gym")
+# Meta-World's v3 envs (metaworld 3.1, ``metaworld.env_dict.ALL_V3_ENVIRONMENTS``; a test checks the
+# two agree): listed here so that a wrong name is refused before anything is built or written.
+METAWORLD_ENVS = (
+    "assembly-v3", "basketball-v3", "bin-picking-v3", "box-close-v3", "button-press-topdown-v3",
+    "button-press-topdown-wall-v3", "button-press-v3", "button-press-wall-v3", "coffee-button-v3", "coffee-pull-v3",
+    "coffee-push-v3", "dial-turn-v3", "disassemble-v3", "door-close-v3", "door-lock-v3", "door-open-v3",
+    "door-unlock-v3", "hand-insert-v3", "drawer-close-v3", "drawer-open-v3", "faucet-open-v3", "faucet-close-v3",
+    "hammer-v3", "handle-press-side-v3", "handle-press-v3", "handle-pull-side-v3", "handle-pull-v3", "lever-pull-v3",
+    "pick-place-wall-v3", "pick-out-of-hole-v3", "pick-place-v3", "plate-slide-v3", "plate-slide-side-v3",
+    "plate-slide-back-v3", "plate-slide-back-side-v3", "peg-insert-side-v3", "peg-unplug-side-v3", "soccer-v3",
+    "stick-push-v3", "stick-pull-v3", "push-v3", "push-wall-v3", "push-back-v3", "reach-v3", "reach-wall-v3",
+    "shelf-place-v3", "sweep-into-v3", "sweep-v3", "window-open-v3", "window-close-v3",
+)
+METAWORLD_MAX_EPISODE_STEPS = 500  # a Sawyer env's own max_path_length: it refuses to step further
 
 
 @dataclass(frozen=True)
@@ -38,7 +54,8 @@ class TaskConfig:
     """Which task distribution the agent is meta-trained on."""
 
     family: str = opt("bandit", "task family (point: 2D point-robot navigation; halfcheetah-vel, halfcheetah-dir, "
-                      "ant-dir: MuJoCo, rl2[mujoco]; gym: your own Gymnasium env, given in Python)",
+                      "ant-dir: MuJoCo, rl2[mujoco]; metaworld-ml1, metaworld-ml10: Meta-World, rl2[metaworld]; "
+                      "gym: your own Gymnasium env, given in Python)",
                       choices=("bandit", "mdp", "switching", "maze", *GYM_FAMILIES))
     n: int = opt(10, "episodes per trial (pulls per trial for bandits)", ge=1)
     k: int = opt(5, "bandit: number of arms", ge=2)
@@ -56,6 +73,8 @@ class TaskConfig:
     eval_episodes: int = opt(5, "maze: episodes per trial in evaluation", ge=1)
     large_maze_size: int = opt(9, "maze: cells per side of the large test mazes (0 = no large test)", ge=0)
     large_max_episode_steps: int = opt(1000, "maze: steps after which an episode on a large test maze is cut", ge=1)
+    metaworld_env: str = opt("reach-v3", "metaworld-ml1: the Meta-World env whose goal positions are the tasks",
+                             choices=METAWORLD_ENVS)
     vector: str = opt("sync", "Gymnasium families: env copies stepped in this process (sync) or one process "
                       "each (async)", choices=("sync", "async"))
 
@@ -72,7 +91,8 @@ class TaskConfig:
     @property
     def gym_title(self) -> str:
         """A Gymnasium family's setting in a few words (for tables and figure titles)."""
-        return f"{self.family}, n={self.n} episodes of up to {self.max_episode_steps} steps"
+        family = f"{self.family} {self.metaworld_env}" if self.family == "metaworld-ml1" else self.family
+        return f"{family}, n={self.n} episodes of up to {self.max_episode_steps} steps"
 
     @property
     def has_baselines(self) -> bool:
@@ -237,6 +257,9 @@ class Config:
                 f"steps_per_update must be a multiple of the trial length {trial} "
                 f"(n={self.task.n} episodes x {self.task.episode_length} steps), got {self.ppo.steps_per_update}"
             )
+        if self.task.family in METAWORLD_FAMILIES and self.task.max_episode_steps > METAWORLD_MAX_EPISODE_STEPS:
+            raise ConfigError(f"max_episode_steps of a Meta-World family must be <= {METAWORLD_MAX_EPISODE_STEPS} "
+                              f"(its envs' own episode length), got {self.task.max_episode_steps}")
         if self.ppo.algo == "trpo" and self.task.family in CONTINUOUS_FAMILIES:
             raise ConfigError(f"trpo steps discrete actions only; the {self.task.family} family has Box actions: "
                               "use ppo")

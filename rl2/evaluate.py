@@ -29,8 +29,9 @@ def mean_ci95(x: torch.Tensor) -> tuple[float, float]:
 class EvalResult:
     """Returns of N held-out trials: per trial and per episode index inside the trial.
 
-    For mazes also each episode's length and whether it reached the target (the paper's
-    navigation table: success rate, and mean length of the successful episodes).
+    Where episodes succeed or fail (the env ``reports_success``) also whether each did; for mazes
+    also each episode's length (the paper's navigation table: success rate, and mean length of the
+    successful episodes).
     """
 
     episode_returns: torch.Tensor  # [N, n]
@@ -51,21 +52,22 @@ class EvalResult:
             "episode_return_mean": [m for m, _ in per_episode],
             "episode_return_ci95": [c for _, c in per_episode],
         }
-        if self.episode_lengths is not None and self.episode_success is not None:
-            out.update(self._navigation_summary(self.episode_lengths, self.episode_success))
+        if self.episode_success is not None:
+            out["episode_success_rate"] = self.episode_success.double().mean(0).tolist()
+            if self.episode_lengths is not None:
+                out.update(self._success_lengths(self.episode_lengths, self.episode_success))
         return out
 
     @staticmethod
-    def _navigation_summary(lengths: torch.Tensor, success: torch.Tensor) -> dict:
-        rates, means, cis = [], [], []
+    def _success_lengths(lengths: torch.Tensor, success: torch.Tensor) -> dict:
+        """Mean length (± 95% CI) of the successful episodes of each index (NaN where none succeeded)."""
+        means, cis = [], []
         for i in range(lengths.shape[1]):
             ok = success[:, i]
-            rates.append(float(ok.double().mean()))
             m, c = mean_ci95(lengths[ok, i]) if bool(ok.any()) else (float("nan"), float("nan"))
             means.append(m)
             cis.append(c)
-        return {"episode_success_rate": rates, "episode_success_length_mean": means,
-                "episode_success_length_ci95": cis}
+        return {"episode_success_length_mean": means, "episode_success_length_ci95": cis}
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,8 @@ def evaluate_setting(policy: RecurrentActorCritic, task: TaskConfig, trials: int
     policy.train(was_training)
     if hasattr(env, "close"):  # Gymnasium copies (processes under async) end with the evaluation
         env.close()
-    if task.family != "maze":
-        return EvalResult(episode_returns=torch.cat(returns, 0))
-    return EvalResult(torch.cat(returns, 0), torch.cat(lengths, 0), torch.cat(success, 0))
+    if task.family == "maze":
+        return EvalResult(torch.cat(returns, 0), torch.cat(lengths, 0), torch.cat(success, 0))
+    reports_success = getattr(env, "reports_success", False)
+    return EvalResult(torch.cat(returns, 0), episode_success=torch.cat(success, 0) if reports_success else None)
 

@@ -45,7 +45,9 @@ class IterationResult:
     lr: float
     ent_coef: float
     stats: UpdateStats
-    episode_success: list[float] | None = None  # mazes: fraction of episodes of each index that reached the target
+    # Families with a success flag (mazes: the target reached; Meta-World): fraction of the episodes of
+    # each index that succeeded
+    episode_success: list[float] | None = None
     episode_lengths: list[float] | None = None  # mazes: mean steps of the episodes of each index
 
     def metrics(self) -> dict[str, float]:
@@ -132,8 +134,9 @@ class Learner:
         n = self.config.task.n
         per_episode = rollout.episode_returns(n).mean(0)
         success = lengths = None
-        if self.config.task.family == "maze":
+        if getattr(self.env, "reports_success", False):
             success = rollout.episode_success(n).float().mean(0).tolist()
+        if self.config.task.family == "maze":  # the others' episodes run to their cap: no length to learn
             lengths = rollout.episode_lengths(n).mean(0).tolist()
         return IterationResult(
             update=self.update, env_steps=self.env_steps, trial_return=float(rollout.rewards.sum(0).mean()),

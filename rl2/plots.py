@@ -4,7 +4,8 @@ baselines.json): nothing here trains, evaluates or touches a clock.
 - learning curve: mean trial return vs env steps, mean and range over seeds, baselines as lines;
 - adaptation curve: mean return at each episode index inside the trial ("learning to learn");
 - bandits: cumulative regret over the pulls of a trial against the best Bayesian policy;
-- mazes: success rate and length of the successful episodes at each episode index.
+- mazes: success rate and length of the successful episodes at each episode index;
+- other families whose episodes succeed or fail (Meta-World): success rate at each episode index.
 
 Figures are built on ``matplotlib.figure.Figure`` directly (no pyplot): no global state, no display.
 """
@@ -263,6 +264,23 @@ def navigation_curve(runs: list[RunLogs]) -> Figure:
     return fig
 
 
+def success_curve(runs: list[RunLogs]) -> Figure:
+    """Success rate at each episode index of held-out trials (families with a success flag, mazes apart)."""
+    check_same_setting(runs)
+    evaluated = [r.evaluation for r in runs if r.evaluation and "episode_success_rate" in r.evaluation]
+    task = runs[0].config.task
+    fig, ax = _new_figure(f"Success within a trial: {setting_title(task)}", "episode in the trial",
+                          "held-out episodes that succeeded (%)")
+    rate = np.mean([e["episode_success_rate"] for e in evaluated], 0)
+    seeds = "" if len(evaluated) == 1 else f", mean of {len(evaluated)} seeds"
+    ax.plot(np.arange(1, len(rate) + 1), 100 * rate, color=RL2_COLOR, linewidth=2.2, marker="o",
+            label=f"RL² (held-out{seeds})")
+    ax.set_ylim(0, 105)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
+    return fig
+
+
 def figures(runs: list[RunLogs]) -> dict[str, Figure]:
     """Every figure that applies to the runs, by file stem."""
     out = {"learning_curve": learning_curve(runs)}
@@ -270,6 +288,8 @@ def figures(runs: list[RunLogs]) -> dict[str, Figure]:
         out["navigation"] = navigation_curve(runs)
     elif any(r.evaluation for r in runs):
         out["adaptation_curve"] = adaptation_curve(runs)
+        if any(r.evaluation and "episode_success_rate" in r.evaluation for r in runs):
+            out["success_curve"] = success_curve(runs)
     regret = regret_curve(runs)
     if regret is not None:
         out["regret"] = regret

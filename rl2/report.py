@@ -18,6 +18,7 @@ CAPTIONS = {
     "adaptation_curve": "Adaptation (fast RL, frozen weights): mean return at each episode of a held-out trial.",
     "regret": "Reward lost over the pulls of a trial, against the best Bayesian policy computed here.",
     "navigation": "Adaptation in held-out mazes: a shorter path in later episodes means the agent remembered the way.",
+    "success_curve": "Adaptation (frozen weights): the share of held-out episodes of each index that succeeded.",
 }
 
 STYLE = """
@@ -55,6 +56,15 @@ def navigation_table(by_maze: dict[str, dict]) -> str:
             f"episodes that reached the target.</p><table>{head}{''.join(body)}</table>")
 
 
+def success_table(summary: dict) -> str:
+    """Families whose episodes succeed or fail (Meta-World): per episode index, success rate and mean return."""
+    rows = [_row([str(i + 1), f"{100 * rate:.1f}%", _fmt(ret)])
+            for i, (rate, ret) in enumerate(zip(summary["episode_success_rate"], summary["episode_return_mean"]))]
+    head = "<tr><th>episode</th><th>success rate</th><th>mean return</th></tr>"
+    return (f"<p>Per episode of the {summary['trials']} held-out trials: an episode succeeded if the task's "
+            f"success flag was up at any of its steps.</p><table>{head}{''.join(rows)}</table>")
+
+
 def evaluation_table(run: RunLogs) -> str:
     """RL² and each baseline on the same held-out tasks, best first."""
     if run.evaluation and "navigation" in run.evaluation:
@@ -73,8 +83,11 @@ def evaluation_table(run: RunLogs) -> str:
                  "rl2" if name.startswith("RL²") else "")
             for name, s in rows]
     trials = rows[0][1]["trials"]
-    return f"<p>{trials} held-out tasks (never seen in training), the same for every method.</p>" \
-           f"<table>{head}{''.join(body)}</table>"
+    table = f"<p>{trials} held-out tasks (never seen in training), the same for every method.</p>" \
+            f"<table>{head}{''.join(body)}</table>"
+    if run.evaluation and "episode_success_rate" in run.evaluation:
+        table += success_table(run.evaluation)
+    return table
 
 
 def training_summary(run: RunLogs) -> str:

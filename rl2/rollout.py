@@ -35,6 +35,7 @@ class Rollout:
     truncated: torch.Tensor  # [T, B] bool: episode cut by a time limit
     trial_end: torch.Tensor  # [T, B] bool: the last step of a trial (the return is cut here)
     valid: torch.Tensor  # [T, B] bool: a step of the trial, not padding after its end
+    success: torch.Tensor  # [T, B] bool: the task's success flag at the step (StepResult.success, else terminated)
 
     @property
     def steps(self) -> int:
@@ -58,8 +59,9 @@ class Rollout:
         return self._per_episode(self.valid.to(self.rewards.dtype), episodes)
 
     def episode_success(self, episodes: int) -> torch.Tensor:
-        """[B, episodes] bool: the episode ended by the task's own rule (a maze's target reached)."""
-        return self._per_episode((self.terminated & self.valid).to(self.rewards.dtype), episodes) > 0
+        """[B, episodes] bool: the task's success flag was up at some step of the episode (a maze's
+        target reached; a Meta-World episode that succeeded at any step, as Meta-World counts it)."""
+        return self._per_episode((self.success & self.valid).to(self.rewards.dtype), episodes) > 0
 
     def _episode_index(self) -> torch.Tensor:
         """[T, B] long: which episode of its trial each step belongs to (0-based)."""
@@ -101,7 +103,7 @@ def collect_trials(env: TrialEnv, policy: RecurrentActorCritic, tasks: Any, epis
     prev_done = torch.zeros(B, device=device)
     inputs = torch.empty(T, B, obs.shape[1] + A + 2 if record_inputs else 0, device=device)
     logprobs, values, rewards = (torch.empty(T, B, device=device) for _ in range(3))
-    terminated, truncated, valid = (torch.empty(T, B, dtype=torch.bool, device=device) for _ in range(3))
+    terminated, truncated, valid, success = (torch.empty(T, B, dtype=torch.bool, device=device) for _ in range(4))
     episodes_done = torch.zeros(B, dtype=torch.long, device=device)
     steps = T
     for t in range(T):
@@ -117,6 +119,7 @@ def collect_trials(env: TrialEnv, policy: RecurrentActorCritic, tasks: Any, epis
         actions[t], values[t], rewards[t] = action, value, result.reward
         logprobs[t] = logprob
         terminated[t], truncated[t] = result.terminated, result.truncated
+        success[t] = result.terminated if result.success is None else result.success
         obs, prev_action, prev_reward = result.obs, action, result.reward
         prev_done = result.episode_done.to(prev_reward.dtype)
         episodes_done += result.episode_done.long()
@@ -130,7 +133,7 @@ def collect_trials(env: TrialEnv, policy: RecurrentActorCritic, tasks: Any, epis
     zero = torch.zeros((), device=device)
     return Rollout(inputs[:steps], actions[:steps], logprobs[:steps], torch.where(v, values[:steps], zero),
                    torch.where(v, rewards[:steps], zero), terminated[:steps] & v, truncated[:steps] & v,
-                   trial_end, v)
+                   trial_end, v, success[:steps] & v)
 
 
 def episodes_done_at(terminated: torch.Tensor, truncated: torch.Tensor) -> torch.Tensor:

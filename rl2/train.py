@@ -148,8 +148,9 @@ def metrics_row(result: IterationResult, elapsed: float, steps_per_s: float) -> 
     row.update(result.metrics())
     for i in logged_episodes(len(result.episode_returns)):
         row[f"charts/episode_{i}_return"] = result.episode_returns[i - 1]
-        if result.episode_success is not None and result.episode_lengths is not None:
+        if result.episode_success is not None:
             row[f"charts/episode_{i}_success"] = result.episode_success[i - 1]
+        if result.episode_lengths is not None:
             row[f"charts/episode_{i}_length"] = result.episode_lengths[i - 1]
     row["perf/env_steps_per_s"] = steps_per_s
     return row
@@ -379,8 +380,8 @@ def _progress_bar(config: Config, learner: Learner, enabled: bool, out: TextIO):
 
 
 def format_eval(summary: dict, max_episodes: int = 10) -> str:
-    """A human-readable evaluation summary (mean total reward ± 95% CI, returns per episode index;
-    for mazes the navigation table)."""
+    """A human-readable evaluation summary (mean total reward ± 95% CI, returns per episode index,
+    success rates per episode index where episodes succeed; for mazes the navigation table)."""
     if "navigation" in summary:
         return format_navigation(summary["navigation"])
     lines = [f"mean total reward per trial: {summary['mean_trial_return']:.2f} ± {summary['ci95']:.2f} "
@@ -389,6 +390,11 @@ def format_eval(summary: dict, max_episodes: int = 10) -> str:
     shown = ", ".join(f"{m:.2f}" for m in means[:max_episodes])
     more = f", ... ({len(means)} episodes)" if len(means) > max_episodes else ""
     lines.append(f"mean return per episode in the trial: {shown}{more}")
+    if "episode_success_rate" in summary:
+        rates = summary["episode_success_rate"]
+        shown = ", ".join(f"{100 * r:.1f}%" for r in rates[:max_episodes])
+        more = f", ... ({len(rates)} episodes)" if len(rates) > max_episodes else ""
+        lines.append(f"success rate per episode in the trial: {shown}{more}")
     return "\n".join(lines)
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from rl2.config import ConfigError, TaskConfig
+from rl2.config import METAWORLD_FAMILIES, ConfigError, TaskConfig
 from rl2.envs.bandit import BanditEnv
 from rl2.envs.base import EnvError, StepResult, TrialEnv
 from rl2.envs.gym import GymFamily, GymTrialEnv
 from rl2.envs.maze import MazeEnv
 from rl2.envs.mdp import MDPEnv
+from rl2.envs.metaworld import metaworld_family
 from rl2.envs.mujoco import MUJOCO_FAMILIES
 from rl2.envs.point import CircleGoals, PointNavigation
 from rl2.envs.switching import SwitchingBanditEnv
@@ -25,6 +26,8 @@ def gym_family(task: TaskConfig, family: GymFamily | None = None) -> GymFamily:
     if task.family in MUJOCO_FAMILIES:
         make, tasks = MUJOCO_FAMILIES[task.family]
         return GymFamily(task.family, make, tasks())
+    if task.family in METAWORLD_FAMILIES:
+        return metaworld_family(task)
     raise ConfigError("the gym family is the user's own Gymnasium env: build it in Python with RL2.gym(...)")
 
 

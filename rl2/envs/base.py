@@ -22,6 +22,9 @@ class StepResult:
     reward: torch.Tensor  # [B] float
     terminated: torch.Tensor  # [B] bool: the episode ended by the task's own rule
     truncated: torch.Tensor  # [B] bool: the episode was cut by a time limit outside the task
+    # [B] bool: the task's own success flag at this step, for envs that report one apart from the
+    # episode's end (Meta-World's info["success"]); None: success is terminated (a maze's target reached)
+    success: torch.Tensor | None = None
 
     @property
     def episode_done(self) -> torch.Tensor:
@@ -40,6 +43,8 @@ class TrialEnv(Protocol):
     num_actions: int  # discrete: the number of actions; Box actions (``continuous``): the action vector's size
     episode_length: int
     # Box actions: ``continuous = True`` (envs without the attribute are discrete)
+    # Episodes that succeed or fail (StepResult.success, or terminated): ``reports_success = True``, and
+    # the success rate of each episode index is logged and evaluated
 
     def reset(self, tasks: Any) -> torch.Tensor:
         """Starts the first episode on each task; returns the observation [B, obs_dim]."""

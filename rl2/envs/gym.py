@@ -44,6 +44,7 @@ class GymFamily:
     name: str  # names the env in messages
     make: Callable[[], gym.Env]  # builds one copy (picklable for async: a module-level function or partial)
     tasks: TaskDistribution
+    success_key: str | None = None  # the step info's success flag, if the env reports one (Meta-World: "success")
 
 
 class TaskWrapper(gym.Wrapper):
@@ -118,6 +119,21 @@ def env_actions(actions: np.ndarray, spaces: Spaces) -> np.ndarray:
     return np.where(finite, scaled, actions).astype(np.float32)
 
 
+def step_flags(infos: dict[str, Any], key: str, batch: int) -> np.ndarray:
+    """[B] bool: each copy's ``info[key]`` of the step just taken (False where a copy did not report it).
+
+    Under SAME_STEP autoreset a copy whose episode ended was reset inside the step: its step's info
+    is under ``final_info`` and the top level holds its reset's info instead.
+    """
+    def read(level: dict[str, Any]) -> np.ndarray:
+        if key not in level:
+            return np.zeros(batch, dtype=bool)
+        return np.asarray(level[key]).astype(bool) & np.asarray(level[f"_{key}"], dtype=bool)
+
+    ended = np.asarray(infos.get("_final_info", np.zeros(batch, dtype=bool)), dtype=bool)
+    return np.where(ended, read(infos.get("final_info", {})), read(infos))
+
+
 class GymTrialEnv:
     """B copies of a Gymnasium env stepped as one batched trial env (tasks are given to ``reset``).
 
@@ -140,6 +156,7 @@ class GymTrialEnv:
         self.obs_dim = math.prod(self.obs_shape)
         self.num_actions = self.spaces.num_actions
         self.continuous = self.spaces.continuous
+        self.reports_success = family.success_key is not None
         self.envs: gym.vector.VectorEnv | None = None
         self.device = torch.device("cpu")
         self.t = 0
@@ -171,15 +188,18 @@ class GymTrialEnv:
     def step(self, actions: torch.Tensor, generator: RandomSource | None = None) -> StepResult:
         """Applies actions ([B] long, or [B, A] in the normalized box); the envs' own RNGs draw their noise."""
         assert self.envs is not None, "reset the env with tasks first"
-        obs, reward, terminated, truncated, _ = self.envs.step(self._env_actions(actions))
+        obs, reward, terminated, truncated, infos = self.envs.step(self._env_actions(actions))
         self.t += 1
         reward = np.asarray(reward, dtype=np.float64)
         bad = ~np.isfinite(reward)
         if bad.any():
             raise EnvError(f"{self.name}: copy {int(np.argmax(bad))} returned a non-finite reward at step {self.t}")
         as_tensor = lambda x, dtype: torch.as_tensor(np.asarray(x), dtype=dtype).to(self.device)  # noqa: E731
+        key = self.family.success_key
+        success = None if key is None else as_tensor(step_flags(infos, key, len(reward)), torch.bool)
         return StepResult(obs=self._observe(obs), reward=as_tensor(reward, torch.float32),
-                          terminated=as_tensor(terminated, torch.bool), truncated=as_tensor(truncated, torch.bool))
+                          terminated=as_tensor(terminated, torch.bool), truncated=as_tensor(truncated, torch.bool),
+                          success=success)
 
     def _env_actions(self, actions: torch.Tensor) -> np.ndarray:
         return env_actions(actions.detach().cpu().numpy(), self.spaces)

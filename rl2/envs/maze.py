@@ -79,6 +79,7 @@ class MazeEnv:
     """Steps B mazes at once, all as tensor ops; observations are rendered images (flattened)."""
 
     num_actions = 3
+    reports_success = True  # an episode that reaches the target (terminated) succeeded
 
     def __init__(self, size: int, max_episode_steps: int, view: str = "egocentric", view_depth: int = 4) -> None:
         if view not in VIEWS:
