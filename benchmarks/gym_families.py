@@ -3,7 +3,8 @@ family, with its preset's batch, sync and async vector envs; prints one line per
 
     python benchmarks/gym_families.py [--updates 3] [--families point-nav halfcheetah-vel ...]
 
-MuJoCo families are skipped (with the reason) where MuJoCo is not installed. The first update is
+MuJoCo families are skipped (with the reason) where MuJoCo is not installed, the Atari one where
+ale-py is not. The first update is
 a warm-up (envs built, processes started) and is not timed.
 """
 
@@ -15,11 +16,12 @@ import time
 
 import torch
 
+from rl2.envs.atari import atari_available
 from rl2.envs.mujoco import mujoco_available
 from rl2.learner import Learner
 from rl2.presets import preset_config
 
-FAMILIES = ("point-nav", "halfcheetah-vel", "halfcheetah-dir", "ant-dir")
+FAMILIES = ("point-nav", "halfcheetah-vel", "halfcheetah-dir", "ant-dir", "atari-space-invaders")
 
 
 def steps_per_second(preset: str, vector: str, updates: int) -> float:
@@ -42,7 +44,10 @@ def main() -> None:
     torch.set_num_threads(1)
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; one torch thread")
     for preset in args.families:
-        if preset != "point-nav" and not mujoco_available():
+        if preset.startswith("atari") and not atari_available():
+            print(f"{preset}: skipped (ale-py is not installed: pip install 'rl2[atari]')")
+            continue
+        if preset not in ("point-nav",) and not preset.startswith("atari") and not mujoco_available():
             print(f"{preset}: skipped (MuJoCo is not installed: pip install 'rl2[mujoco]')")
             continue
         config = preset_config(preset)

@@ -27,10 +27,14 @@ def opt(default: Any, doc: str, **bounds: Any) -> Any:
 
 
 # Families that run through the Gymnasium adapter (rl2.envs.gym), with their action vectors' sizes:
-# "point" ships with rl2, the MuJoCo ones need rl2[mujoco]; "gym" is the user's own env, given in
-# Python (``RL2.gym``).
+# "point" ships with rl2, the MuJoCo ones need rl2[mujoco]; "atari" (discrete actions) needs
+# rl2[atari]; "gym" is the user's own env, given in Python (``RL2.gym``).
 CONTINUOUS_FAMILIES = {"point": 2, "halfcheetah-vel": 6, "halfcheetah-dir": 6, "ant-dir": 8}
-GYM_FAMILIES = (*CONTINUOUS_FAMILIES, "gym")
+GYM_FAMILIES = (*CONTINUOUS_FAMILIES, "atari", "gym")
+# Atari games whose several modes and difficulties make a task distribution (names as the ALE's ROM
+# ids, with dashes): any other ALE game with at least two (mode, difficulty) pairs works if added here.
+ATARI_GAMES = ("alien", "asteroids", "bank-heist", "boxing", "breakout", "demon-attack", "freeway", "ms-pacman",
+               "pong", "seaquest", "space-invaders", "tennis")
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,8 @@ class TaskConfig:
     """Which task distribution the agent is meta-trained on."""
 
     family: str = opt("bandit", "task family (point: 2D point-robot navigation; halfcheetah-vel, halfcheetah-dir, "
-                      "ant-dir: MuJoCo, rl2[mujoco]; gym: your own Gymnasium env, given in Python)",
+                      "ant-dir: MuJoCo, rl2[mujoco]; atari: a game's modes and difficulties, rl2[atari]; gym: your "
+                      "own Gymnasium env, given in Python)",
                       choices=("bandit", "mdp", "switching", "maze", *GYM_FAMILIES))
     n: int = opt(10, "episodes per trial (pulls per trial for bandits)", ge=1)
     k: int = opt(5, "bandit: number of arms", ge=2)
@@ -58,6 +63,10 @@ class TaskConfig:
     large_max_episode_steps: int = opt(1000, "maze: steps after which an episode on a large test maze is cut", ge=1)
     vector: str = opt("sync", "Gymnasium families: env copies stepped in this process (sync) or one process "
                       "each (async)", choices=("sync", "async"))
+    game: str = opt("space-invaders", "atari: the game; its (mode, difficulty) pairs are the tasks, every third "
+                    "held out for testing", choices=ATARI_GAMES)
+    frame_stack: int = opt(1, "atari: 84x84 grayscale frames per observation (the recurrent core remembers "
+                           "the earlier ones)", ge=1, le=16)
 
     @property
     def is_bandit(self) -> bool:
@@ -72,7 +81,8 @@ class TaskConfig:
     @property
     def gym_title(self) -> str:
         """A Gymnasium family's setting in a few words (for tables and figure titles)."""
-        return f"{self.family}, n={self.n} episodes of up to {self.max_episode_steps} steps"
+        family = f"atari {self.game}" if self.family == "atari" else self.family
+        return f"{family}, n={self.n} episodes of up to {self.max_episode_steps} steps"
 
     @property
     def has_baselines(self) -> bool:
@@ -85,8 +95,8 @@ class TaskConfig:
         from the env)."""
         if self.family in CONTINUOUS_FAMILIES:
             return CONTINUOUS_FAMILIES[self.family]
-        if self.family == "gym":
-            raise ConfigError("the actions of a Gymnasium env are read from the env itself")
+        if self.family in ("gym", "atari"):
+            raise ConfigError(f"the actions of the {self.family} family are read from the env itself")
         if self.family == "maze":
             return 3  # forward, turn left, turn right
         return self.k if self.is_bandit else self.actions
