@@ -1,9 +1,9 @@
 # Two commands set everything up on a fresh machine:
 #   make demo   installs rl2 into .venv, meta-trains a small RL² agent on bandits and compares it
 #               with the classic baselines on held-out tasks
-#   make test   installs rl2 with its test tools and the MuJoCo and Meta-World extras into .venv and
-#               runs the default test suite (the MuJoCo and Meta-World families' smoke tests run where
-#               their extras are installed)
+#   make test   installs rl2 with its test tools and the MuJoCo, Meta-World and Atari extras into
+#               .venv and runs the default test suite (those families' tests run where their extras are
+#               installed)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
@@ -16,11 +16,11 @@ demo: install
 	$(VENV)/bin/rl2 train --run-dir runs/demo --overwrite
 
 test:
-	VENV=$(VENV) EXTRAS=test,mujoco,metaworld ./scripts/install.sh
+	VENV=$(VENV) EXTRAS=test,mujoco,metaworld,atari ./scripts/install.sh
 	$(PY) -m pytest -q
 
 test-slow:
-	VENV=$(VENV) EXTRAS=test,mujoco,metaworld ./scripts/install.sh
+	VENV=$(VENV) EXTRAS=test,mujoco,metaworld,atari ./scripts/install.sh
 	$(PY) -m pytest -q -m slow
 
 bench:

@@ -3,9 +3,9 @@ family, with its preset's batch, sync and async vector envs; prints one line per
 
     python benchmarks/gym_families.py [--updates 3] [--families point-nav halfcheetah-vel ml1-reach ...]
 
-MuJoCo and Meta-World families are skipped (with the reason) where their extra is not installed.
-The first update is a warm-up (envs built, processes started, Meta-World's task lists drawn) and is
-not timed.
+MuJoCo, Meta-World and Atari families are skipped (with the reason) where their extra is not
+installed. The first update is a warm-up (envs built, processes started, Meta-World's task lists
+drawn) and is not timed.
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ import time
 
 import torch
 
+from rl2.envs.atari import atari_available
 from rl2.envs.metaworld import metaworld_available
 from rl2.envs.mujoco import mujoco_available
 from rl2.learner import Learner
 from rl2.presets import preset_config
 
-FAMILIES = ("point-nav", "halfcheetah-vel", "halfcheetah-dir", "ant-dir", "ml1-reach", "ml10")
+FAMILIES = ("point-nav", "halfcheetah-vel", "halfcheetah-dir", "ant-dir", "ml1-reach", "ml10", "atari-space-invaders")
 
 
 def steps_per_second(preset: str, vector: str, updates: int) -> float:
@@ -47,7 +48,10 @@ def main() -> None:
         if preset.startswith("ml") and not metaworld_available():
             print(f"{preset}: skipped (Meta-World is not installed: pip install 'rl2[metaworld]')")
             continue
-        if preset != "point-nav" and not mujoco_available():
+        if preset.startswith("atari") and not atari_available():
+            print(f"{preset}: skipped (ale-py is not installed: pip install 'rl2[atari]')")
+            continue
+        if preset != "point-nav" and not preset.startswith(("atari", "ml")) and not mujoco_available():
             print(f"{preset}: skipped (MuJoCo is not installed: pip install 'rl2[mujoco]')")
             continue
         config = preset_config(preset)

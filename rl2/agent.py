@@ -51,7 +51,8 @@ class Agent:
         """The next action, given the observation and the reward and done flag of the previous action.
 
         obs: a vector of the env's observation size, a state index for one-hot observations
-        (tabular MDPs), or None where the env has no observation (bandits).
+        (tabular MDPs), None where the env has no observation (bandits), or an image as the policy
+        sees it, C x H x W (uint8 pixels are scaled to [0, 1] as in training).
         """
         x = rl2_inputs(self._observation(obs), self.prev_action,
                        torch.tensor([float(prev_reward)], device=self.device),
@@ -71,7 +72,8 @@ class Agent:
             if not 0 <= obs < dim:
                 raise ValueError(f"state index {obs} out of range [0, {dim})")
             return torch.eye(dim, device=self.device)[obs : obs + 1]
-        t = torch.as_tensor(obs, dtype=torch.float32, device=self.device).reshape(1, -1)
+        t = torch.as_tensor(obs, device=self.device).reshape(1, -1)
+        t = t if t.dtype == torch.uint8 else t.float()  # uint8: pixels, scaled by rl2_inputs
         if t.shape[1] != dim:
             raise ValueError(f"observation has {t.shape[1]} values, the policy expects {dim}")
         return t

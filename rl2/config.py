@@ -27,12 +27,12 @@ def opt(default: Any, doc: str, **bounds: Any) -> Any:
 
 
 # Families that run through the Gymnasium adapter (rl2.envs.gym), with their action vectors' sizes:
-# "point" ships with rl2, the MuJoCo ones need rl2[mujoco], the Meta-World ones rl2[metaworld]; "gym"
-# is the user's own env, given in Python (``RL2.gym``).
+# "point" ships with rl2, the MuJoCo ones need rl2[mujoco], the Meta-World ones rl2[metaworld];
+# "atari" (discrete actions) needs rl2[atari]; "gym" is the user's own env, given in Python (``RL2.gym``).
 METAWORLD_FAMILIES = ("metaworld-ml1", "metaworld-ml10")
 CONTINUOUS_FAMILIES = {"point": 2, "halfcheetah-vel": 6, "halfcheetah-dir": 6, "ant-dir": 8,
                        **{family: 4 for family in METAWORLD_FAMILIES}}  # Sawyer arm: xyz move and gripper
-GYM_FAMILIES = (*CONTINUOUS_FAMILIES, "gym")
+GYM_FAMILIES = (*CONTINUOUS_FAMILIES, "atari", "gym")
 # Meta-World's v3 envs (metaworld 3.1, ``metaworld.env_dict.ALL_V3_ENVIRONMENTS``; a test checks the
 # two agree): listed here so that a wrong name is refused before anything is built or written.
 METAWORLD_ENVS = (
@@ -47,6 +47,10 @@ METAWORLD_ENVS = (
     "shelf-place-v3", "sweep-into-v3", "sweep-v3", "window-open-v3", "window-close-v3",
 )
 METAWORLD_MAX_EPISODE_STEPS = 500  # a Sawyer env's own max_path_length: it refuses to step further
+# Atari games whose several modes and difficulties make a task distribution (names as the ALE's ROM
+# ids, with dashes): any other ALE game with at least two (mode, difficulty) pairs works if added here.
+ATARI_GAMES = ("alien", "asteroids", "bank-heist", "boxing", "breakout", "demon-attack", "freeway", "ms-pacman",
+               "pong", "seaquest", "space-invaders", "tennis")
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,7 @@ class TaskConfig:
 
     family: str = opt("bandit", "task family (point: 2D point-robot navigation; halfcheetah-vel, halfcheetah-dir, "
                       "ant-dir: MuJoCo, rl2[mujoco]; metaworld-ml1, metaworld-ml10: Meta-World, rl2[metaworld]; "
-                      "gym: your own Gymnasium env, given in Python)",
+                      "atari: a game's modes and difficulties, rl2[atari]; gym: your own Gymnasium env, given in Python)",
                       choices=("bandit", "mdp", "switching", "maze", *GYM_FAMILIES))
     n: int = opt(10, "episodes per trial (pulls per trial for bandits)", ge=1)
     k: int = opt(5, "bandit: number of arms", ge=2)
@@ -77,6 +81,10 @@ class TaskConfig:
                              choices=METAWORLD_ENVS)
     vector: str = opt("sync", "Gymnasium families: env copies stepped in this process (sync) or one process "
                       "each (async)", choices=("sync", "async"))
+    game: str = opt("space-invaders", "atari: the game; its (mode, difficulty) pairs are the tasks, every third "
+                    "held out for testing", choices=ATARI_GAMES)
+    frame_stack: int = opt(1, "atari: 84x84 grayscale frames per observation (the recurrent core remembers "
+                           "the earlier ones)", ge=1, le=16)
 
     @property
     def is_bandit(self) -> bool:
@@ -91,7 +99,8 @@ class TaskConfig:
     @property
     def gym_title(self) -> str:
         """A Gymnasium family's setting in a few words (for tables and figure titles)."""
-        family = f"{self.family} {self.metaworld_env}" if self.family == "metaworld-ml1" else self.family
+        family = {"metaworld-ml1": f"{self.family} {self.metaworld_env}", "atari": f"atari {self.game}"}.get(
+            self.family, self.family)
         return f"{family}, n={self.n} episodes of up to {self.max_episode_steps} steps"
 
     @property
@@ -105,8 +114,8 @@ class TaskConfig:
         from the env)."""
         if self.family in CONTINUOUS_FAMILIES:
             return CONTINUOUS_FAMILIES[self.family]
-        if self.family == "gym":
-            raise ConfigError("the actions of a Gymnasium env are read from the env itself")
+        if self.family in ("gym", "atari"):
+            raise ConfigError(f"the actions of the {self.family} family are read from the env itself")
         if self.family == "maze":
             return 3  # forward, turn left, turn right
         return self.k if self.is_bandit else self.actions

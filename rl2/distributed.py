@@ -104,6 +104,8 @@ class World:
         """Every rank's [T, b, ...] concatenated in rank order along dim 1: [T, size*b, ...]."""
         if self.size == 1:
             return x
+        if x.numel() == 0:  # nothing recorded (a rollout's pixels where observations are not images)
+            return x.new_empty(x.shape[0], x.shape[1] * self.size, *x.shape[2:])
         send = x.to(torch.uint8) if x.dtype == torch.bool else x  # gloo has no bool collectives
         parts = [torch.empty_like(send) for _ in range(self.size)]
         dist.all_gather(parts, send.contiguous())

@@ -128,7 +128,8 @@ class Learner:
         stats = self.update_fn(self.policy, self.optimizer, rollout, self.config.ppo, self.config.ppo.minibatches,
                                ent_coef, self.rollout_generator)
         if self.policy.input_norm is not None:  # after the update: its epochs saw collection's statistics
-            self.policy.input_norm.update(rollout.inputs, rollout.valid)
+            for cols in rollout.column_chunks():  # pixel rollouts: a few columns' φ in floats at a time
+                self.policy.input_norm.update(rollout.policy_inputs(cols), rollout.valid[:, cols])
         self.update += 1
         self.env_steps += rollout.steps
         n = self.config.task.n

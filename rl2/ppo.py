@@ -152,7 +152,7 @@ def ppo_update(policy: RecurrentActorCritic, optimizer: torch.optim.Optimizer, r
                 adv = (adv - masked_mean(adv, mb_mask)) / (masked_std(adv, mb_mask) + 1e-8)
             cols, adv = cols[mine], adv[:, mine]
             mb_mask = None if mb_mask is None else mb_mask[:, mine]
-            out, values = policy.unroll(rollout.inputs[:, cols], state0)  # [T, mb, A], [T, mb]
+            out, values = policy.unroll(rollout.policy_inputs(cols), state0)  # [T, mb, A], [T, mb]
             logp, entropy = policy.action_stats(out, rollout.actions[:, cols])
             value_error = (values - returns[:, cols]) / policy.value_norm.std
             terms = ppo_loss(logp, rollout.logprobs[:, cols], adv, value_error, entropy,

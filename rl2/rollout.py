@@ -10,7 +10,7 @@ import torch
 
 from rl2.envs.base import TrialEnv
 from rl2.noise import RandomSource
-from rl2.policy import RecurrentActorCritic, rl2_inputs
+from rl2.policy import RecurrentActorCritic, rl2_inputs, scale_pixels
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,8 @@ class Rollout:
     zero, and every loss, advantage, statistic and metric leaves them out.
     """
 
-    inputs: torch.Tensor  # [T, B, D] φ(s_t, a_{t-1}, r_{t-1}, d_{t-1}) ([T, B, 0] where not recorded)
+    inputs: torch.Tensor  # [T, B, D] φ(s_t, a_{t-1}, r_{t-1}, d_{t-1}) ([T, B, 0] where not recorded),
+    #                      without s_t where `pixels` holds it: read φ through ``policy_inputs``
     actions: torch.Tensor  # [T, B] long; Box actions [T, B, A] float (the Gaussian samples, before clipping)
     logprobs: torch.Tensor  # [T, B] log π(a_t | history) at collection
     values: torch.Tensor  # [T, B] V(history) at collection (0 on padding)
@@ -36,6 +37,20 @@ class Rollout:
     trial_end: torch.Tensor  # [T, B] bool: the last step of a trial (the return is cut here)
     valid: torch.Tensor  # [T, B] bool: a step of the trial, not padding after its end
     success: torch.Tensor  # [T, B] bool: the task's success flag at the step (StepResult.success, else terminated)
+    pixels: torch.Tensor  # [T, B, obs_dim] uint8: image observations kept as bytes ([T, B, 0] for others)
+
+    def policy_inputs(self, cols: torch.Tensor | slice = slice(None)) -> torch.Tensor:
+        """φ [T, b, D] of the columns `cols`, as the policy read it at collection (pixels scaled, in front)."""
+        if self.pixels.shape[-1] == 0:
+            return self.inputs[:, cols]
+        return torch.cat([scale_pixels(self.pixels[:, cols]), self.inputs[:, cols]], -1)
+
+    def column_chunks(self, floats: int = 2**26) -> list[slice]:
+        """The columns in slices whose φ holds at most about `floats` numbers (pixel rollouts rebuild
+        φ in floats, 4 bytes a pixel), or all of them in one slice."""
+        T, B = self.valid.shape
+        size = max(1, floats // max(1, T * (self.pixels.shape[-1] + self.inputs.shape[-1])))
+        return [slice(i, i + size) for i in range(0, B, size)] if self.pixels.shape[-1] else [slice(None)]
 
     @property
     def steps(self) -> int:
@@ -101,21 +116,27 @@ def collect_trials(env: TrialEnv, policy: RecurrentActorCritic, tasks: Any, epis
         actions = torch.empty(T, B, dtype=torch.long, device=device)
     prev_reward = torch.zeros(B, device=device)
     prev_done = torch.zeros(B, device=device)
-    inputs = torch.empty(T, B, obs.shape[1] + A + 2 if record_inputs else 0, device=device)
+    # Pixels are stored as the bytes they came in (a quarter of the memory of floats); φ's other parts as floats.
+    pixels = torch.empty(T, B, obs.shape[1] if record_inputs and obs.dtype == torch.uint8 else 0,
+                         dtype=torch.uint8, device=device)
+    skip = pixels.shape[-1]  # φ's leading columns that `pixels` holds
+    inputs = torch.empty(T, B, obs.shape[1] + A + 2 - skip if record_inputs else 0, device=device)
     logprobs, values, rewards = (torch.empty(T, B, device=device) for _ in range(3))
     terminated, truncated, valid, success = (torch.empty(T, B, dtype=torch.bool, device=device) for _ in range(4))
     episodes_done = torch.zeros(B, dtype=torch.long, device=device)
     steps = T
     for t in range(T):
         x = rl2_inputs(obs, prev_action, prev_reward, prev_done, A)
+        if record_inputs:
+            inputs[t] = x[:, skip:]
+            if skip:
+                pixels[t] = obs
         out, value, state = policy.step(x, state)
         action, logprob = policy.sample(out, generator, greedy)
         result = env.step(action, generator)
         if after_step is not None:
             after_step()
         valid[t] = episodes_done < episodes
-        if record_inputs:
-            inputs[t] = x
         actions[t], values[t], rewards[t] = action, value, result.reward
         logprobs[t] = logprob
         terminated[t], truncated[t] = result.terminated, result.truncated
@@ -133,7 +154,7 @@ def collect_trials(env: TrialEnv, policy: RecurrentActorCritic, tasks: Any, epis
     zero = torch.zeros((), device=device)
     return Rollout(inputs[:steps], actions[:steps], logprobs[:steps], torch.where(v, values[:steps], zero),
                    torch.where(v, rewards[:steps], zero), terminated[:steps] & v, truncated[:steps] & v,
-                   trial_end, v, success[:steps] & v)
+                   trial_end, v, success[:steps] & v, pixels[:steps])
 
 
 def episodes_done_at(terminated: torch.Tensor, truncated: torch.Tensor) -> torch.Tensor:

@@ -74,7 +74,8 @@ def trpo_update(policy: RecurrentActorCritic, value_optimizer: torch.optim.Optim
     params = policy.policy_parameters()
     B = rollout.rewards.shape[1]
     mine = world.shard(B)
-    inputs, actions, old_logp, adv = (x[:, mine] for x in (rollout.inputs, rollout.actions, rollout.logprobs, advantages))
+    inputs = rollout.policy_inputs(mine)
+    actions, old_logp, adv = (x[:, mine] for x in (rollout.actions, rollout.logprobs, advantages))
     my_mask = None if mask is None else mask[:, mine]
     state0 = policy.initial_state(mine.stop - mine.start, rollout.inputs.device)
 
@@ -97,7 +98,7 @@ def trpo_update(policy: RecurrentActorCritic, value_optimizer: torch.optim.Optim
     sub = sub[world.shard(n_sub)].to(rollout.inputs.device)  # this rank's part (maybe uneven, maybe empty)
     share = len(sub) / n_sub  # its weight in the subset's average
     if len(sub):
-        sub_logits, _ = policy.unroll(rollout.inputs[:, sub], policy.initial_state(len(sub), rollout.inputs.device))
+        sub_logits, _ = policy.unroll(rollout.policy_inputs(sub), policy.initial_state(len(sub), rollout.inputs.device))
         sub_kl = masked_mean(categorical_kl(sub_logits.detach(), sub_logits), None if mask is None else mask[:, sub])
         grad_kl = _flat(torch.autograd.grad(sub_kl, params, create_graph=True))
 
@@ -143,7 +144,7 @@ def fit_value(policy: RecurrentActorCritic, optimizer: torch.optim.Optimizer, ro
         order = torch.randperm(B, generator=generator, device=generator.device).to(rollout.inputs.device)
         for i in range(minibatches):
             cols = order[i * per_mb : (i + 1) * per_mb][mine]
-            _, values = policy.unroll(rollout.inputs[:, cols], state0)
+            _, values = policy.unroll(rollout.policy_inputs(cols), state0)
             error = ((values - returns[:, cols]) / policy.value_norm.std).pow(2)
             loss = 0.5 * masked_mean(error, None if mask is None else mask[:, cols])
             optimizer.zero_grad(set_to_none=True)

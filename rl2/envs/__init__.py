@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rl2.config import METAWORLD_FAMILIES, ConfigError, TaskConfig
+from rl2.envs.atari import atari_family
 from rl2.envs.bandit import BanditEnv
 from rl2.envs.base import EnvError, StepResult, TrialEnv
 from rl2.envs.gym import GymFamily, GymTrialEnv
@@ -23,6 +24,8 @@ def gym_family(task: TaskConfig, family: GymFamily | None = None) -> GymFamily:
         return family
     if task.family == "point":
         return GymFamily("point", PointNavigation, CircleGoals())
+    if task.family == "atari":
+        return atari_family(task.game, task.frame_stack)
     if task.family in MUJOCO_FAMILIES:
         make, tasks = MUJOCO_FAMILIES[task.family]
         return GymFamily(task.family, make, tasks())

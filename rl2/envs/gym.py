@@ -11,10 +11,12 @@ inside a trial and are cut only at the trial's end). Gymnasium's default NEXT_ST
 one extra step per episode end on a reset that ignores its action. Autoreset passes no options, so
 the task is put into the env itself (see ``rl2.tasks.gym``) and stays there for the whole trial.
 
-Spaces: observations Discrete (one-hot), Box vectors, or Box images (H x W x C uint8 are turned to
-C x H x W in [0, 1]); actions Discrete, or a Box vector. Box actions come from the policy in the
-normalized box [-1, 1]^A: they are clipped to it and mapped affinely onto the env's bounds (axes
-with an infinite bound get the unclipped value).
+Spaces: observations Discrete (one-hot), Box vectors, or Box images: H x W x C or C x H x W (the
+channels are the smaller end axis), and H x W when uint8. Images reach the policy as C x H x W;
+uint8 ones stay bytes (``obs`` is uint8, scaled to [0, 1] where φ is built: a rollout that stores
+them takes a quarter of the memory floats would), float ones go as they are. Actions Discrete, or a
+Box vector. Box actions come from the policy in the normalized box [-1, 1]^A: they are clipped to
+it and mapped affinely onto the env's bounds (axes with an infinite bound get the unclipped value).
 """
 
 from __future__ import annotations
@@ -80,29 +82,45 @@ class Spaces:
     num_actions: int  # Discrete: number of actions; Box: size of the action vector
     continuous: bool
     one_hot: int  # Discrete observations: their number (0 otherwise)
-    channels_last: bool  # images stored H x W x C
+    channels_last: bool  # images stored H x W x C (or H x W)
+    pixels: bool  # uint8 images: returned as bytes, scaled to [0, 1] where φ is built
     low: np.ndarray | None  # Box actions: bounds
     high: np.ndarray | None
 
 
+def image_layout(shape: tuple[int, ...]) -> tuple[tuple[int, int, int], bool]:
+    """(C, H, W) of an image of shape (H, W), (H, W, C) or (C, H, W), and whether its channels come last.
+
+    The channels are the smaller of the two end axes: rendered frames are H x W x C (3 colours), a
+    stack of frames is C x H x W (a few frames); a tie reads as H x W x C, Gymnasium's convention.
+    """
+    if len(shape) == 2:
+        return (1, shape[0], shape[1]), True
+    first, middle, last = shape
+    if last <= first:
+        return (last, first, middle), True
+    return (first, middle, last), False
+
+
 def read_spaces(name: str, observation_space: gym.Space, action_space: gym.Space) -> Spaces:
     """The adapter's reading of an env's spaces; unsupported spaces raise EnvError (one line)."""
-    one_hot, channels_last = 0, False
+    one_hot, channels_last, pixels = 0, False, False
+    box = isinstance(observation_space, gym.spaces.Box)
     if isinstance(observation_space, gym.spaces.Discrete):
         one_hot = int(observation_space.n)
         obs_shape: tuple[int, ...] = (one_hot,)
-    elif isinstance(observation_space, gym.spaces.Box) and len(observation_space.shape) == 3:
-        h, w, c = observation_space.shape
-        channels_last = observation_space.dtype == np.uint8 and c in (1, 3, 4)
-        obs_shape = (c, h, w) if channels_last else tuple(observation_space.shape)
-    elif isinstance(observation_space, gym.spaces.Box):
+    elif box and (len(observation_space.shape) == 3 or
+                  (len(observation_space.shape) == 2 and observation_space.dtype == np.uint8)):
+        obs_shape, channels_last = image_layout(observation_space.shape)
+        pixels = observation_space.dtype == np.uint8
+    elif box:
         obs_shape = (math.prod(observation_space.shape),)
     else:
         raise EnvError(f"{name}: observation space {observation_space} is not supported (Discrete or Box)")
     if isinstance(action_space, gym.spaces.Discrete):
-        return Spaces(obs_shape, int(action_space.n), False, one_hot, channels_last, None, None)
+        return Spaces(obs_shape, int(action_space.n), False, one_hot, channels_last, pixels, None, None)
     if isinstance(action_space, gym.spaces.Box) and len(action_space.shape) == 1:
-        return Spaces(obs_shape, action_space.shape[0], True, one_hot, channels_last,
+        return Spaces(obs_shape, action_space.shape[0], True, one_hot, channels_last, pixels,
                       action_space.low.astype(np.float64), action_space.high.astype(np.float64))
     raise EnvError(f"{name}: action space {action_space} is not supported (Discrete, or a Box vector)")
 
@@ -177,7 +195,8 @@ class GymTrialEnv:
             self.envs = None
 
     def reset(self, tasks: GymTasks) -> torch.Tensor:
-        """Puts task i into copy i and resets it with the trial's seed; returns observations [B, obs_dim]."""
+        """Puts task i into copy i and resets it with the trial's seed; returns observations [B, obs_dim]
+        (float32, or uint8 for pixels)."""
         envs = self._build(len(tasks.values))
         self.device = tasks.seeds.device
         envs.set_attr("task", list(tasks.values))
@@ -205,16 +224,19 @@ class GymTrialEnv:
         return env_actions(actions.detach().cpu().numpy(), self.spaces)
 
     def _observe(self, obs: Any) -> torch.Tensor:
-        """The vector env's observations -> [B, obs_dim] float32 on the tasks' device."""
+        """The vector env's observations -> [B, obs_dim] on the tasks' device: float32, or uint8 pixels
+        in C x H x W order."""
         x = np.asarray(obs)
         B = x.shape[0]
         if self.spaces.one_hot:
             out = torch.nn.functional.one_hot(torch.as_tensor(x, dtype=torch.long), self.spaces.one_hot).float()
-        elif self.spaces.channels_last:
-            out = torch.as_tensor(x).permute(0, 3, 1, 2).float().div_(255.0)  # [B, H, W, C] -> [B, C, H, W]
         else:
-            out = torch.as_tensor(x, dtype=torch.float32)
+            out = torch.as_tensor(x) if self.spaces.pixels else torch.as_tensor(x, dtype=torch.float32)
+            if self.spaces.channels_last and out.ndim == 4:
+                out = out.permute(0, 3, 1, 2)  # [B, H, W, C] -> [B, C, H, W]
         out = out.reshape(B, -1)
+        if self.spaces.pixels:  # bytes: nothing to check; a copy, so the vector env may reuse its buffer
+            return out.to(self.device, copy=True)
         bad = ~torch.isfinite(out).all(1)
         if bool(bad.any()):
             copy = int(bad.nonzero()[0])
