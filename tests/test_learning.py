@@ -34,7 +34,9 @@ def test_bandit_n100_k5_approaches_gittins():
     model = RL2("bandit-n100-k5")
     model.learn()
     summary = model.evaluate(trials=1_000).summary()
-    assert summary["mean_trial_return"] >= 74.0, summary  # measured 76.2; paper: RL² 78.7, Gittins 78.3
+    # Measured 77.2 after 5.0M of the preset's 6M steps (benchmarks/time_to_quality.py, twice); before
+    # the preset's λ = 0.9, 76.2. Paper: RL² 78.7, Gittins 78.3.
+    assert summary["mean_trial_return"] >= 75.0, summary
 
 
 @pytest.mark.slow
