@@ -2,10 +2,10 @@
 
     python benchmarks/random_policy.py RUN_DIR [--trials 32]
 
-Evaluates a policy whose action logits are all zero (every action equally likely) with the run's
-config and eval_seed, so on the same held-out tasks and env seeds as the evaluation at the end of
+Evaluates a policy whose action logits are all zero (every action equally likely; Box actions: a
+standard normal in the normalized box, clipped to it, whatever the state) with the run's config
+and eval_seed, so on the same held-out tasks and env seeds as the evaluation at the end of
 ``rl2 train``, and prints the mean return of each episode index beside the run's ``eval.json``.
-Discrete-action families only.
 """
 
 from __future__ import annotations
@@ -36,11 +36,11 @@ def main() -> None:
     config = load_run_config(args.run_dir)
     trials = args.trials or config.run.eval_trials
     policy = build_policy(config)
-    if policy.continuous:
-        raise SystemExit("random_policy.py: discrete actions only")
     with torch.no_grad():  # zero logits: the uniform policy, whatever the state
         policy.policy_head.weight.zero_()
         policy.policy_head.bias.zero_()
+        if policy.continuous:  # Box actions: N(0, 1) in the normalized box, clipped to it (the untrained noise)
+            policy.log_std.zero_()
     start = time.perf_counter()
     result = evaluate(policy, config.task, trials, config.run.eval_seed).summary()
     print(f"random policy, {trials} held-out trials ({time.perf_counter() - start:.0f} s): {per_episode(result)}")
