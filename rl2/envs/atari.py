@@ -26,6 +26,7 @@ import torch
 
 from rl2.config import ConfigError
 from rl2.envs.atari_frames import AtariFrames
+from rl2.envs.extras import available, require
 from rl2.envs.gym import GymFamily
 from rl2.tasks.gym import SetAttribute
 
@@ -34,20 +35,13 @@ Variation = tuple[int, int]  # (mode, difficulty)
 
 def atari_available() -> bool:
     """ale-py (the Arcade Learning Environment, with its ROMs) can be imported."""
-    try:
-        import ale_py  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return available("ale_py")
 
 
 def _ale_py():
     """The ale_py module, with the ALE's messages below errors silenced (its banner would otherwise
     go to stderr, where rl2's errors are one line); a missing ale-py is a one-line ConfigError."""
-    try:
-        import ale_py
-    except ImportError:
-        raise ConfigError("the atari family needs the Arcade Learning Environment: pip install 'rl2[atari]'") from None
+    ale_py = require("ale_py", "atari", "the Arcade Learning Environment", "atari")
     ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)
     return ale_py
 

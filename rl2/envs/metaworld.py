@@ -26,7 +26,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from rl2.config import ConfigError, TaskConfig
+from rl2.config import TaskConfig
+from rl2.envs.extras import available, require
 from rl2.envs.gym import GymFamily
 from rl2.tasks.gym import CallMethod
 
@@ -37,11 +38,7 @@ ACTION_DIM = 4  # hand displacement (xyz) and gripper torque, each in [-1, 1]
 
 def import_metaworld(family: str = "metaworld-ml1") -> Any:
     """The metaworld package; a missing one is a one-line ConfigError naming the extra."""
-    try:
-        import metaworld
-    except ImportError:
-        raise ConfigError(f"the {family} family needs Meta-World: pip install 'rl2[metaworld]'") from None
-    return metaworld
+    return require("metaworld", family, "Meta-World", "metaworld")
 
 
 @functools.lru_cache(maxsize=None)
@@ -135,8 +132,4 @@ def metaworld_family(task: TaskConfig) -> GymFamily:
 
 def metaworld_available() -> bool:
     """Meta-World can be imported."""
-    try:
-        import metaworld  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return available("metaworld")

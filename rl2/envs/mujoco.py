@@ -19,16 +19,13 @@ from typing import Any
 import gymnasium as gym
 import torch
 
-from rl2.config import ConfigError
+from rl2.envs.extras import available, require
 from rl2.tasks.gym import SetAttribute
 
 
 def make_v5(env_id: str, family: str, **kwargs: Any) -> gym.Env:
     """Gymnasium's `env_id` (v5); a missing MuJoCo is a one-line ConfigError naming the extra."""
-    try:
-        import mujoco  # noqa: F401  (imported here only to name the missing extra)
-    except ImportError:
-        raise ConfigError(f"the {family} family needs MuJoCo: pip install 'rl2[mujoco]'") from None
+    require("mujoco", family, "MuJoCo", "mujoco")
     return gym.make(env_id, **kwargs)
 
 
@@ -115,8 +112,4 @@ MUJOCO_FAMILIES = {
 
 def mujoco_available() -> bool:
     """MuJoCo and Gymnasium's MuJoCo envs can be imported."""
-    try:
-        import mujoco  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return available("mujoco")
