@@ -141,7 +141,21 @@ class InputNormalizer(nn.Module):
         self.count.fill_(total)
 
 
-class ConvEncoder(nn.Module):
+class ImageEncoder(nn.Module):
+    """A CNN ``net`` over images of ``shape`` [C, H, W] with ``out_dim`` features, read from the
+    flattened observations every input carries."""
+
+    shape: tuple[int, int, int]
+    net: nn.Sequential
+    out_dim: int
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Flattened images [..., C·H·W] -> features [..., out_dim]."""
+        lead = x.shape[:-1]
+        return self.net(x.reshape(-1, *self.shape)).reshape(*lead, self.out_dim)
+
+
+class ConvEncoder(ImageEncoder):
     """A small CNN for images [C, H, W] -> features [out].
 
     The first layer reads non-overlapping 3 x 3 patches: the maze renderer draws each cell as a
@@ -160,13 +174,8 @@ class ConvEncoder(nn.Module):
         )
         self.out_dim = out
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Flattened images [..., C·H·W] -> features [..., out]."""
-        lead = x.shape[:-1]
-        return self.net(x.reshape(-1, *self.shape)).reshape(*lead, self.out_dim)
 
-
-class FrameEncoder(nn.Module):
+class FrameEncoder(ImageEncoder):
     """The DQN (Mnih et al. 2015) CNN for screens such as Atari's 84 x 84 frames [C, H, W] -> features [out],
     at half its widths (16, 32, 32 channels, 256 features).
 
@@ -190,13 +199,8 @@ class FrameEncoder(nn.Module):
         )
         self.out_dim = out
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Flattened images [..., C·H·W] -> features [..., out]."""
-        lead = x.shape[:-1]
-        return self.net(x.reshape(-1, *self.shape)).reshape(*lead, self.out_dim)
 
-
-def make_encoder(obs_shape: tuple[int, ...]) -> ConvEncoder | FrameEncoder | None:
+def make_encoder(obs_shape: tuple[int, ...]) -> ImageEncoder | None:
     """The encoder an observation shape needs: None (identity) for vectors, a CNN for images: the
     cell-tile CNN for small pictures (mazes), the DQN-style one for screens of at least 36 x 36."""
     if len(obs_shape) == 1:
