@@ -2,9 +2,11 @@
 
 Protocol (issue 2 / issue 6): Bernoulli bandits k = 5, n = 100, GRU 256, 8 PPO epochs, 24,000 env
 steps per update, CPU. Prints:
-  1. rl2: env steps/s of full meta-training iterations (collect trials + GAE + 8 epochs of PPO);
-  2. the bound: a bare torch.nn.GRU forward+backward on the update's minibatch shapes, as env steps/s
-     of a loop that did nothing else (8 epochs of it per batch), and rl2's fraction of it;
+  1. rl2: env steps/s of full meta-training iterations (collect trials + GAE + 8 epochs of PPO), with
+     its fused GRU kernel (the default, rl2/fused_gru.py) and with torch.nn.GRU (--gru-kernel torch);
+  2. the bound: a bare forward+backward of the recurrent core on the update's minibatch shapes, as env
+     steps/s of a loop that did nothing else (8 epochs of it per batch), for torch.nn.GRU and for the
+     fused kernel, and each loop's fraction of its own core's bound;
   3. sb3-contrib RecurrentPPO on the same task through a Gymnasium wrapper that gives it the RL²
      inputs, if sb3-contrib is installed (pip install sb3-contrib), and the ratio rl2 / peer;
   4. the FLOP ceiling: the arithmetic one env step costs (collection forward + 8 x forward and
@@ -24,15 +26,15 @@ from pathlib import Path
 
 import torch
 
-from rl2 import preset_config
+from rl2 import fused_gru, preset_config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rl2.learner import Learner
 
 
-def bench_rl2(seconds: float, epochs: int) -> tuple[float, int]:
+def bench_rl2(seconds: float, epochs: int, kernel: str) -> tuple[float, int]:
     config = preset_config("bandit-n100-k5", epochs=epochs, steps_per_update=24_000, hidden=256, rnn="gru",
-                           device="cpu")
+                           device="cpu", gru_kernel=kernel)
     learner = Learner(config, "cpu")
     learner.iterate()  # warm-up: first-call allocations
     start, steps0, updates = time.perf_counter(), learner.env_steps, 0
@@ -42,17 +44,19 @@ def bench_rl2(seconds: float, epochs: int) -> tuple[float, int]:
     return (learner.env_steps - steps0) / (time.perf_counter() - start), updates
 
 
-def bench_bound(seconds: float, epochs: int) -> float:
-    """Env steps/s of a loop that only ran forward+backward of a bare GRU, `epochs` times per batch."""
+def bench_bound(seconds: float, epochs: int, kernel: str) -> float:
+    """Env steps/s of a loop that only ran forward+backward of a bare GRU (torch.nn.GRU, or the same
+    weights through rl2's fused kernel), `epochs` times per batch."""
     config = preset_config("bandit-n100-k5")
     T, mb, minibatches = config.task.trial_length, config.trials_per_minibatch, config.ppo.minibatches
     gru = torch.nn.GRU(1 + config.task.k + 2, 256)
     head = torch.nn.Linear(256, config.task.k + 1)
-    x = torch.randn(T, mb, gru.input_size)
-    head(gru(x)[0]).sum().backward()
+    x, h0 = torch.randn(T, mb, gru.input_size), torch.zeros(1, mb, 256)
+    core = (lambda: fused_gru.gru_sequence(gru, x, h0)) if kernel == "fused" else (lambda: gru(x, h0))
+    head(core()[0]).sum().backward()
     start, passes = time.perf_counter(), 0
     while time.perf_counter() - start < seconds:
-        head(gru(x)[0]).sum().backward()
+        head(core()[0]).sum().backward()
         passes += 1
     per_pass = (time.perf_counter() - start) / passes
     # One batch (T x mb x minibatches env steps) costs epochs x minibatches passes.
@@ -115,10 +119,18 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     print(f"bandits k=5 n=100, GRU 256, {args.epochs} PPO epochs, 24,000 env steps/update, "
           f"{args.threads} threads, torch {torch.__version__}")
-    rl2_sps, updates = bench_rl2(args.seconds, args.epochs)
-    print(f"rl2 meta-training loop: {rl2_sps:,.0f} env steps/s ({updates} updates)")
-    bound = bench_bound(min(args.seconds, 20.0), args.epochs)
-    print(f"bare GRU fwd+bwd bound:  {bound:,.0f} env steps/s -> rl2 at {rl2_sps / bound:.2f} of the bound")
+    error = fused_gru.load()
+    if error is not None:
+        sys.exit(f"{error}: this benchmark measures rl2's default kernel, so it stops here")
+    rl2_sps, updates = bench_rl2(args.seconds, args.epochs, "fused")
+    print(f"rl2 meta-training loop (fused GRU kernel, the default): {rl2_sps:,.0f} env steps/s ({updates} updates)")
+    torch_sps, updates = bench_rl2(args.seconds, args.epochs, "torch")
+    print(f"rl2 meta-training loop with torch.nn.GRU:  {torch_sps:,.0f} env steps/s ({updates} updates) -> "
+          f"the fused kernel {rl2_sps / torch_sps:.2f}x")
+    for kernel, label, sps in (("torch", "torch.nn.GRU", torch_sps), ("fused", "fused kernel", rl2_sps)):
+        bound = bench_bound(min(args.seconds, 20.0), args.epochs, kernel)
+        print(f"bare {label} fwd+bwd bound: {bound:,.0f} env steps/s -> its loop at {sps / bound:.2f} of it"
+              + (f"; the default loop at {rl2_sps / bound:.2f} of it" if kernel == "torch" else ""))
     config = preset_config("bandit-n100-k5")
     flops = flops_per_env_step(256, 1 + config.task.k + 2, config.task.k, args.epochs)
     rate = gemm_rate(config.trials_per_minibatch, 256, min(args.seconds, 10.0))
@@ -129,8 +141,9 @@ def main() -> None:
     if not args.no_peer:
         peer = bench_sb3(args.seconds)
         if peer is not None:
-            print(f"sb3-contrib RecurrentPPO (LSTM 256): {peer:,.0f} env steps/s -> ratio rl2/peer {rl2_sps / peer:.1f} "
-                  f"(a loop at the FLOP ceiling would reach {ceiling / peer:.1f})")
+            print(f"sb3-contrib RecurrentPPO (LSTM 256): {peer:,.0f} env steps/s -> ratio rl2/peer "
+                  f"{rl2_sps / peer:.1f} (with torch.nn.GRU {torch_sps / peer:.1f}; a loop at the FLOP ceiling "
+                  f"would reach {ceiling / peer:.1f})")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak resident memory of this process: {peak:,.0f} MiB")
 

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, fields
 
 import torch
 
+from rl2 import fused_gru
 from rl2.config import Config, ConfigError
 from rl2.distributed import SINGLE, World
 from rl2.envs import GymFamily, TrialEnv, make_env, make_task_distribution
@@ -32,6 +33,32 @@ def build_policy(config: Config, device: torch.device | str = "cpu", env: TrialE
         raise ConfigError(f"trpo steps discrete actions only; {name} has Box actions: use ppo")
     return RecurrentActorCritic(env.obs_shape, env.num_actions, p.rnn, p.hidden, p.critic, continuous=continuous,
                                 norm_obs=p.norm_obs, norm_reward=p.norm_reward).to(device)
+
+
+def fused_gru_unfit(config: Config, device: torch.device) -> str | None:
+    """Why rl2's fused GRU kernel cannot replay this run's core, or None where it can."""
+    return ("it replays GRU cores" if config.policy.rnn != "gru" else
+            "TRPO's Fisher products differentiate twice" if config.ppo.algo != "ppo" else
+            "it runs on CPU" if device.type != "cpu" else None)
+
+
+def choose_gru_kernel(config: Config, device: torch.device) -> tuple[bool, str | None]:
+    """Whether PPO's replays run on the fused GRU kernel (loading it), and, where "auto" fell back to
+    torch.nn.GRU, why. A run that asks for "fused" where it cannot run gets a ConfigError."""
+    kernel = config.run.gru_kernel
+    if kernel == "torch":
+        return False, None
+    unfit = fused_gru_unfit(config, device)
+    if unfit is not None:
+        if kernel == "fused":
+            raise ConfigError(f"--gru-kernel fused does not fit this run: {unfit} (use auto or torch)")
+        return False, None
+    error = fused_gru.load()
+    if error is None:
+        return True, None
+    if kernel == "fused":
+        raise ConfigError(f"--gru-kernel fused: {error}")
+    return False, f"{error}; training replays use torch.nn.GRU"
 
 
 @dataclass(frozen=True)
@@ -82,6 +109,7 @@ class Learner:
         with torch.random.fork_rng(devices=[]):  # seeded weights without touching the caller's global RNG
             torch.manual_seed(config.run.seed)
             self.policy = build_policy(config, self.device, self.env)
+        self.policy.fused_gru, self.kernel_note = choose_gru_kernel(config, self.device)
         # PPO's Adam trains everything on one loss; TRPO's Adam only fits the value function
         # (its policy step is the natural gradient).
         trained = self.policy.parameters() if config.ppo.algo == "ppo" else self.policy.value_only_parameters()

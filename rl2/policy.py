@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from rl2 import fused_gru
 from rl2.noise import RandomSource, rand, randn
 
 RecurrentState = torch.Tensor  # [1, B, H] (GRU) or [2, B, H] (LSTM: h, c)
@@ -232,6 +233,9 @@ class RecurrentActorCritic(nn.Module):
         self.hidden = hidden
         self.rnn_type = rnn
         self.critic = critic
+        # Training replays through rl2's fused GRU kernel (rl2.fused_gru; the learner switches it on
+        # once the kernel is loaded). Not a parameter: checkpoints are the same either way.
+        self.fused_gru = False
         # A separate critic gets its own encoder too, so that fitting values never moves the policy.
         self.encoder = make_encoder(self.obs_shape)
         self.value_encoder = make_encoder(self.obs_shape) if critic == "separate" else None
@@ -294,6 +298,8 @@ class RecurrentActorCritic(nn.Module):
         if self.rnn_type == "lstm":
             out, (h, c) = core(x, (state[0:1].contiguous(), state[1:2].contiguous()))
             return out, torch.cat([h, c], 0)
+        if self.fused_gru and torch.is_grad_enabled() and fused_gru.supports(core, x):
+            return fused_gru.gru_sequence(core, x, state)
         return core(x, state.contiguous())
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

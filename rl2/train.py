@@ -26,11 +26,12 @@ from typing import Callable, TextIO
 
 import torch
 
+from rl2 import fused_gru
 from rl2.checkpoint import FORMAT_VERSION, CheckpointError, list_checkpoints, load_latest, save_checkpoint
 from rl2.config import Config, ConfigError
 from rl2.distributed import SINGLE, World
 from rl2.evaluate import EvalResult, NavigationResult, evaluate
-from rl2.learner import IterationResult, Learner
+from rl2.learner import IterationResult, Learner, fused_gru_unfit
 
 MIN_FREE_BYTES = 50 * 2**20  # a run writes a few MB of checkpoints and logs; refuse below this
 
@@ -246,6 +247,8 @@ def _start(config: Config, run_dir: Path, resume: bool, overwrite: bool, device:
         learner = restore_learner(config, state, device, world)
         if world.is_main:
             print(f"resuming {run_dir} from {name} (update {learner.update}, {learner.env_steps:,} env steps)", file=out)
+    if learner.kernel_note and world.is_main:
+        print(learner.kernel_note, file=out)
     # Every rank builds its weights from the same seed (or receives rank 0's checkpoint): a mismatch
     # here means the machines run different code, which would also draw different tasks.
     if not world.in_step(learner.policy.state_dict().values()):
@@ -270,6 +273,9 @@ def train(config: Config, run_dir: Path, resume: bool = False, overwrite: bool =
     if config.run.deterministic:
         torch.use_deterministic_algorithms(True)
     ckpt_dir = run_dir / "checkpoints"
+    if (world.is_main and config.run.gru_kernel != "torch" and fused_gru_unfit(config, device) is None
+            and not fused_gru.built()):
+        print("building rl2's fused GRU kernel (once per machine, about 20 s) ...", file=out, flush=True)
     learner = _start(config, run_dir, resume, overwrite, device, out, world)
     log = MetricsLog(run_dir, learner.update, learner.env_steps) if world.is_main else None
     bar = _progress_bar(config, learner, progress and world.is_main, out)

@@ -52,6 +52,7 @@ def test_train_eval_resume_end_to_end(rl2_cmd, tmp_path):
     (["train", "--steps-per-update", "105"], "multiple of the trial length"),
     (["train", "--rnn", "transformer"], "rnn must be one of gru, lstm"),
     (["train", "--device", "tpu"], "device must be one of auto, cpu, cuda"),
+    (["train", "--rnn", "lstm", "--gru-kernel", "fused"], "gru_kernel fused replays GRU cores under PPO"),
     (["train", "--hidden", "many"], "invalid int value"),
     (["train", "--bogus-flag", "1"], "unrecognized arguments"),
     (["eval", "/no/such/run"], "does not exist"),

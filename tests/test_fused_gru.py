@@ -1,0 +1,130 @@
+"""The fused GRU kernel (rl2/csrc/fused_gru.cpp) against torch.nn.GRU: same outputs and gradients."""
+
+import shutil
+
+import pytest
+import torch
+
+from rl2 import fused_gru, preset_config
+from rl2.config import ConfigError
+from rl2.learner import Learner, choose_gru_kernel
+from rl2.policy import RecurrentActorCritic
+
+# Where a C++ compiler exists the kernel must build: a failed build is a failure, not a skip.
+pytestmark = pytest.mark.skipif(shutil.which("c++") is None and shutil.which("g++") is None,
+                                reason="no C++ compiler to build the fused GRU kernel")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def kernel():
+    assert fused_gru.load() is None, fused_gru.load()
+
+
+def _grads(core, x, h0, use_fused):
+    for t in (x, h0, *core.parameters()):
+        t.grad = None
+    out, h_n = fused_gru.gru_sequence(core, x, h0) if use_fused else core(x, h0)
+    weights = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)
+    ((out * weights).sum() + 0.3 * (h_n ** 2).sum()).backward()
+    grads = [t.grad.clone() if t.grad is not None else None for t in (x, h0, *core.parameters())]
+    return [out.detach(), h_n.detach(), *grads]
+
+
+@pytest.mark.parametrize("T,B,D,H", [(1, 3, 4, 8), (7, 5, 6, 16), (30, 2, 9, 33)])
+@pytest.mark.parametrize("input_grad", [True, False])
+def test_matches_nn_gru_in_float64(T, B, D, H, input_grad):
+    torch.manual_seed(T * 100 + H)
+    core = torch.nn.GRU(D, H).double()
+    with torch.no_grad():  # nonzero biases, so every bias path is checked
+        for p in core.parameters():
+            p.normal_(0, 0.5)
+    x = torch.randn(T, B, D, dtype=torch.float64, requires_grad=input_grad)
+    h0 = torch.randn(1, B, H, dtype=torch.float64, requires_grad=True)
+    assert fused_gru.supports(core, x)
+    ref, got = _grads(core, x, h0, False), _grads(core, x, h0, True)
+    for a, b in zip(ref, got):
+        if a is None:
+            assert b is None
+        else:
+            torch.testing.assert_close(b, a, rtol=1e-10, atol=1e-11)
+
+
+def test_float32_matches_to_rounding():
+    torch.manual_seed(0)
+    core = torch.nn.GRU(8, 256)
+    x, h0 = torch.randn(100, 60, 8), torch.zeros(1, 60, 256, requires_grad=True)
+    for a, b in zip(_grads(core, x, h0, False), _grads(core, x, h0, True)):
+        if a is not None:
+            torch.testing.assert_close(b, a, rtol=2e-3, atol=2e-3)  # 6,000-term float32 sums, other order
+
+
+def test_unsupported_cores_and_inputs():
+    x = torch.zeros(3, 2, 4)
+    assert not fused_gru.supports(torch.nn.LSTM(4, 8), x)
+    assert not fused_gru.supports(torch.nn.GRU(4, 8, num_layers=2), x)
+    assert not fused_gru.supports(torch.nn.GRU(4, 8, batch_first=True), x)
+    assert not fused_gru.supports(torch.nn.GRU(4, 8), x.half())
+
+
+def test_policy_unroll_same_with_either_kernel():
+    torch.manual_seed(1)
+    policy = RecurrentActorCritic(6, 3, hidden=32, critic="separate", norm_obs=True).double()
+    x = torch.randn(12, 4, policy.input_dim, dtype=torch.float64)
+    state0 = policy.initial_state(4).double()
+    results = []
+    for use_fused in (False, True):
+        policy.fused_gru = use_fused
+        policy.zero_grad()
+        logits, values = policy.unroll(x, state0)
+        (logits.square().sum() + values.sum()).backward()
+        results.append([logits.detach(), values.detach(), *[p.grad.clone() for p in policy.parameters()
+                                                             if p.grad is not None]])
+    for a, b in zip(*results):
+        torch.testing.assert_close(b, a, rtol=1e-10, atol=1e-11)
+
+
+def test_kernel_choice():
+    config = preset_config("bandit-n10-k5", hidden=16)
+    cpu = torch.device("cpu")
+    assert choose_gru_kernel(config, cpu) == (True, None)
+    assert choose_gru_kernel(config.replace(gru_kernel="torch"), cpu) == (False, None)
+    assert choose_gru_kernel(config.replace(rnn="lstm"), cpu) == (False, None)
+    assert choose_gru_kernel(config.replace(algo="trpo"), cpu) == (False, None)
+    for bad in (dict(rnn="lstm"), dict(algo="trpo")):
+        with pytest.raises(ConfigError, match="gru_kernel fused replays GRU cores under PPO"):
+            config.replace(gru_kernel="fused", **bad)
+    with pytest.raises(ConfigError, match="--gru-kernel fused does not fit this run: it runs on CPU"):
+        choose_gru_kernel(config.replace(gru_kernel="fused"), torch.device("cuda"))
+
+
+def test_training_same_with_either_kernel():
+    """One PPO iteration from the same seed lands on the same weights (to float rounding)."""
+    config = preset_config("bandit-n10-k5", hidden=32, steps_per_update=400)
+    weights = []
+    for kernel in ("torch", "fused"):
+        learner = Learner(config.replace(gru_kernel=kernel))
+        assert learner.policy.fused_gru == (kernel == "fused")
+        learner.iterate()
+        weights.append(torch.cat([p.detach().flatten() for p in learner.policy.parameters()]))
+    torch.testing.assert_close(weights[1], weights[0], rtol=1e-4, atol=1e-5)
+
+
+def test_train_without_a_compiler_falls_back_in_one_line(rl2_cmd, tmp_path):
+    """No C++ compiler (and nothing cached): `rl2 train` says so in one line and trains on nn.GRU;
+    asking for the kernel outright is a one-line error, exit 2."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "CXX": str(tmp_path / "no-compiler"), "TORCH_EXTENSIONS_DIR": str(tmp_path / "ext")}
+    tiny = ["--hidden", "16", "--steps-per-update", "200", "--total-steps", "200", "--eval-trials", "20",
+            "--no-progress", "--threads", "1"]
+    r = subprocess.run([*rl2_cmd, "train", "--run-dir", str(tmp_path / "run"), *tiny], capture_output=True,
+                       text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    notes = [line for line in r.stdout.splitlines() if "fused GRU kernel" in line]
+    assert len(notes) == 2 and "building" in notes[0], r.stdout
+    assert "found none" in notes[1] and notes[1].endswith("training replays use torch.nn.GRU")
+    r = subprocess.run([*rl2_cmd, "train", "--run-dir", str(tmp_path / "run2"), "--gru-kernel", "fused", *tiny],
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+    assert "--gru-kernel fused: the fused GRU kernel needs a C++ compiler" in r.stderr
