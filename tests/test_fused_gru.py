@@ -66,19 +66,26 @@ def test_unsupported_cores_and_inputs():
     assert not fused_gru.supports(torch.nn.GRU(4, 8), x.half())
 
 
-def test_policy_unroll_same_with_either_kernel():
+@pytest.mark.parametrize("obs_shape", [6, (3, 7, 7)])  # vector inputs; pixels through the CNN (input gradient)
+@pytest.mark.parametrize("restarts", [False, True])  # aligned trials; a trial starting mid-sequence (mazes)
+def test_policy_unroll_same_with_either_kernel(obs_shape, restarts):
     torch.manual_seed(1)
-    policy = RecurrentActorCritic(6, 3, hidden=32, critic="separate", norm_obs=True).double()
-    x = torch.randn(12, 4, policy.input_dim, dtype=torch.float64)
+    policy = RecurrentActorCritic(obs_shape, 3, hidden=32, critic="separate", norm_obs=True).double()
+    x = torch.rand(12, 4, policy.input_dim, dtype=torch.float64)
     state0 = policy.initial_state(4).double()
+    trial_start = torch.zeros(12, 4, dtype=torch.bool)
+    trial_start[0] = True
+    if restarts:
+        trial_start[5, 1] = True
     results = []
     for use_fused in (False, True):
         policy.fused_gru = use_fused
         policy.zero_grad()
-        logits, values = policy.unroll(x, state0)
+        logits, values = policy.unroll(x, state0, trial_start)
         (logits.square().sum() + values.sum()).backward()
         results.append([logits.detach(), values.detach(), *[p.grad.clone() for p in policy.parameters()
                                                              if p.grad is not None]])
+    assert len(results[0]) == len(results[1]) > 2
     for a, b in zip(*results):
         torch.testing.assert_close(b, a, rtol=1e-10, atol=1e-11)
 
