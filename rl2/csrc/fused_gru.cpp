@@ -2,7 +2,7 @@
 //
 // torch.nn.GRU runs each step's gate math as a dozen small ATen ops forward and more in autograd's
 // backward; at the sizes of meta-training (a minibatch of tens of trials, H = 256) that costs about
-// as much as the step's matrix products. Here each step is one matrix product and one fused loop
+// as much as the step's matrix products. Here each step is its matrix products and one fused loop
 // (forward: the gates, the new state and what backward needs; backward: the gate gradients), the
 // input projection and its gradients are done step by step while they are in cache, and the
 // recurrent weight's gradient is one matrix product over all steps at the end. Same parameters and
