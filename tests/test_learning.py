@@ -41,10 +41,11 @@ def test_bandit_n100_k5_approaches_gittins():
 
 @pytest.mark.slow
 def test_mdp_n10_beats_random_clearly():
-    model = RL2("mdp-n10", total_steps=600_000)
+    model = RL2("mdp-n10", total_steps=2_400_000)
     model.learn()
     summary = model.evaluate(trials=1_000).summary()
-    # Measured 111.9 ± 2.0 at 600k steps (random 100.1; the paper's RL² 156.2 after far longer).
+    # The preset's 48,000-step updates measured 117.7 ± 1.7 at 2.7M steps (random 100.1; the paper's
+    # RL² 156.2 after far longer); the annealing schedule here is over the 2.4M steps.
     assert summary["mean_trial_return"] - summary["ci95"] >= 105.0, summary
     per_episode = summary["episode_return_mean"]
     assert per_episode[-1] > per_episode[0] + 0.5, per_episode  # later episodes earn more
