@@ -46,13 +46,13 @@ def _mdp(n: int) -> dict[str, Any]:
     # keeps each update's step in check and, at 1-3 epochs instead of 8, collects ~2x the env steps
     # per second. Measured (1 thread, two runs sharing the cores, 15 min): 116.5, 120.5, 124.4,
     # 124.7, 125.3, 126.5 at 1.4/4.0/7.6/10.9/14.2/16.8M steps, against 114.2-117.5 for lr 3e-3
-    # without the stop and 124.6 at 13.8M for lr 3e-3 with target_kl 0.01. The 40M-step budget takes
-    # 23 min on 2 idle threads: 115.4, 126.7, 128.9, 132.5, 135.8, 136.7, 137.3 after 3-21 min, 137.1 at
-    # the end (benchmarks/time_to_quality.py), against 121.9 after 21 min (20M steps) for lr 3e-3
-    # without the stop.
+    # without the stop and 124.6 at 13.8M for lr 3e-3 with target_kl 0.01. On 2 idle threads
+    # (benchmarks/time_to_quality.py) a 40M-step budget ended after 23 min at 137.1 (best 137.3 at 21
+    # min); this 60M one (~35 min) gave 119.9, 126.4, 129.1, 132.4, 135.2, 136.9, 136.4, 140.1, 141.3
+    # after 3-27 min (47M steps), still rising; lr 3e-3 without the stop: 121.9 after 21 min (20M).
     if n == 10:
         return {"family": "mdp", "n": n, "steps_per_update": 48_000, "minibatches": 8, "lr": 5e-3,
-                "target_kl": 0.015, "total_steps": 40_000_000}
+                "target_kl": 0.015, "total_steps": 60_000_000}
     return {"family": "mdp", "n": n, "steps_per_update": n * 10 * 48, "minibatches": 4, "lr": 3e-3,
             "total_steps": 20_000_000 if n <= 25 else 40_000_000}
 
