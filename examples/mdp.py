@@ -23,7 +23,7 @@ def main() -> None:
         task=TaskConfig(family="mdp", n=10, states=10, actions=5, horizon=10),
         policy=PolicyConfig(rnn="gru", hidden=256),
         # 48 trials of 100 steps an update: at this short budget small updates learn first (the
-        # mdp-n10 preset's 480-trial updates go further, over millions of steps).
+        # mdp-n10 preset's 240-trial updates go further, over millions of steps).
         ppo=PPOConfig(steps_per_update=4_800, minibatches=4, lr=3e-3),
         run=RunConfig(total_steps=args.total_steps, seed=0),
     )

@@ -143,6 +143,8 @@ class PolicyConfig:
                       choices=("shared", "separate"))
     norm_obs: bool = opt(False, "normalize observations by their running mean and std (kept in checkpoints)")
     norm_reward: bool = opt(False, "scale the previous-reward input by its running root mean square")
+    head_hidden: int = opt(0, "width of a tanh layer between the recurrent state and each head, policy and value "
+                           "(0 = linear heads on the state, as in the paper)", ge=0)
 
 
 @dataclass(frozen=True)

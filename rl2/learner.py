@@ -32,7 +32,7 @@ def build_policy(config: Config, device: torch.device | str = "cpu", env: TrialE
         name = getattr(env, "name", "this env")
         raise ConfigError(f"trpo steps discrete actions only; {name} has Box actions: use ppo")
     return RecurrentActorCritic(env.obs_shape, env.num_actions, p.rnn, p.hidden, p.critic, continuous=continuous,
-                                norm_obs=p.norm_obs, norm_reward=p.norm_reward).to(device)
+                                norm_obs=p.norm_obs, norm_reward=p.norm_reward, head_hidden=p.head_hidden).to(device)
 
 
 def fused_gru_unfit(config: Config, device: torch.device) -> str | None:

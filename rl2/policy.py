@@ -223,7 +223,7 @@ class RecurrentActorCritic(nn.Module):
 
     def __init__(self, obs_dim: int | tuple[int, ...], num_actions: int, rnn: str = "gru", hidden: int = 256,
                  critic: str = "shared", continuous: bool = False, norm_obs: bool = False,
-                 norm_reward: bool = False) -> None:
+                 norm_reward: bool = False, head_hidden: int = 0) -> None:
         super().__init__()
         self.continuous = continuous  # Box actions: num_actions is the action vector's size
         self.obs_shape = (obs_dim,) if isinstance(obs_dim, int) else tuple(obs_dim)
@@ -243,8 +243,13 @@ class RecurrentActorCritic(nn.Module):
         core = {"gru": nn.GRU, "lstm": nn.LSTM}[rnn]
         self.core = core(core_input, hidden)
         self.value_core = core(core_input, hidden) if critic == "separate" else None
-        self.policy_head = nn.Linear(hidden, num_actions)
-        self.value_head = nn.Linear(hidden, 1)
+        # Optional torsos: a tanh layer each, so the heads read a nonlinear function of the state
+        # (created only where asked for: linear heads' weights and checkpoints stay as before).
+        self.policy_torso = _torso(hidden, head_hidden)
+        self.value_torso = _torso(hidden, head_hidden)
+        head_in = head_hidden or hidden
+        self.policy_head = nn.Linear(head_in, num_actions)
+        self.value_head = nn.Linear(head_in, 1)
         self.value_norm = ValueNormalizer()
         # Created only where asked for, so the discrete families' weights and checkpoints are as before.
         self.input_norm = (InputNormalizer(self.obs_dim, self.obs_dim + num_actions, norm_obs, norm_reward)
@@ -268,18 +273,24 @@ class RecurrentActorCritic(nn.Module):
         nn.init.zeros_(self.policy_head.bias)
         nn.init.orthogonal_(self.value_head.weight, gain=1.0)
         nn.init.zeros_(self.value_head.bias)
+        for torso in (self.policy_torso, self.value_torso):
+            if torso is not None:  # CleanRL's init of tanh layers
+                nn.init.orthogonal_(torso[0].weight, gain=math.sqrt(2))
+                nn.init.zeros_(torso[0].bias)
 
     def policy_parameters(self) -> list[nn.Parameter]:
         """Every parameter the action distribution depends on."""
         encoder = list(self.encoder.parameters()) if self.encoder is not None else []
         log_std = [self.log_std] if self.continuous else []
-        return [*encoder, *self.core.parameters(), *self.policy_head.parameters(), *log_std]
+        torso = list(self.policy_torso.parameters()) if self.policy_torso is not None else []
+        return [*encoder, *self.core.parameters(), *torso, *self.policy_head.parameters(), *log_std]
 
     def value_only_parameters(self) -> list[nn.Parameter]:
         """The parameters that move the value estimate but not the policy."""
         core = list(self.value_core.parameters()) if self.value_core is not None else []
         encoder = list(self.value_encoder.parameters()) if self.value_encoder is not None else []
-        return [*encoder, *core, *self.value_head.parameters()]
+        torso = list(self.value_torso.parameters()) if self.value_torso is not None else []
+        return [*encoder, *core, *torso, *self.value_head.parameters()]
 
     @property
     def layers_per_core(self) -> int:
@@ -330,6 +341,8 @@ class RecurrentActorCritic(nn.Module):
     def heads(self, features: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """(policy, value) features [..., H] -> logits [..., A] and values [...] in return units."""
         out_pi, out_v = features
+        if self.policy_torso is not None:
+            out_pi, out_v = self.policy_torso(out_pi), self.value_torso(out_v)
         value = self.value_head(out_v).squeeze(-1) * self.value_norm.std + self.value_norm.mean
         return self.policy_head(out_pi), value
 
@@ -381,6 +394,11 @@ class RecurrentActorCritic(nn.Module):
         if not self.continuous:
             return categorical_stats(out, actions)
         return gaussian_stats(out, self.log_std, actions)
+
+
+def _torso(hidden: int, width: int) -> nn.Sequential | None:
+    """Linear(hidden, width) + tanh, or None for width 0."""
+    return nn.Sequential(nn.Linear(hidden, width), nn.Tanh()) if width else None
 
 
 def gaussian_stats(mean: torch.Tensor, log_std: torch.Tensor, actions: torch.Tensor

@@ -35,24 +35,25 @@ def _bandit(n: int, k: int) -> dict[str, Any]:
 
 
 def _mdp(n: int) -> dict[str, Any]:
-    # n = 10: 480 trials an update (48,000 steps) in 8 minibatches of 60. Small updates learn first
-    # (48-trial updates reached 111.9 at 600k steps, where 240-trial ones were still at random's
-    # level) but stall: they held at 108-112 from 0.7M to 3.8M steps, while 480-trial updates went
-    # on to 115.5, 117.7 and 118.1 at 1.3M, 2.7M and 3.9M (benchmarks/time_to_quality.py). Longer
-    # trials keep 48 trials an update, not yet measured against bigger batches.
-    # On top, lr 5e-3 with target_kl 0.015: an update's epochs stop once the policy has moved that far.
-    # As the policy sharpens, a fixed lr moves it further per epoch (approx KL rose from 0.006 to
-    # 0.03-0.04 an update at lr 3e-3, and the held-out return sagged from 117.5 to 114-115); the stop
-    # keeps each update's step in check and, at 1-3 epochs instead of 8, collects ~2x the env steps
-    # per second. Measured (1 thread, two runs sharing the cores, 15 min): 116.5, 120.5, 124.4,
-    # 124.7, 125.3, 126.5 at 1.4/4.0/7.6/10.9/14.2/16.8M steps, against 114.2-117.5 for lr 3e-3
-    # without the stop and 124.6 at 13.8M for lr 3e-3 with target_kl 0.01. On 2 idle threads
-    # (benchmarks/time_to_quality.py) a 40M-step budget ended after 23 min at 137.1 (best 137.3 at 21
-    # min); this 60M one (~35 min) gave 119.9, 126.4, 129.1, 132.4, 135.2, 136.9, 136.4, 140.1, 141.3
-    # after 3-27 min (47M steps), still rising; lr 3e-3 without the stop: 121.9 after 21 min (20M).
+    # n = 10: 240 trials an update (24,000 steps) in 4 minibatches of 60, lr 5e-3 with target_kl
+    # 0.015, and a tanh layer of 64 between the GRU state and each head (head_hidden). Measured with
+    # benchmarks/time_to_quality.py (screening: 1 thread, two runs sharing the cores, 20M budget):
+    # - 48-trial updates (lr 3e-3, 8 epochs) held at 108-112 from 0.7M to 3.8M steps; 480-trial ones
+    #   went on to 118.1 at 3.9M, then sagged as a fixed lr moved the sharpening policy further each
+    #   update (approx KL 0.006 -> 0.04).
+    # - The KL stop bounds that step, as TRPO's limit does in the paper, and runs 1-3 epochs instead
+    #   of 8 (~2x the env steps per second): 480-trial updates reached 126.5 after 15 min (16.8M).
+    # - The tanh layers lifted that to 132.1 (head_hidden 64) and 131.0 (256) after 15 min: with
+    #   linear heads the recurrent state itself must hold the action scores and the value.
+    # - With the head, 240-trial updates reached 137.0 after 15 min (14.2M); target_kl 0.02 instead
+    #   of 0.015 gave 132.8. Without the head, GAE λ 0.9 or 0.1, γ = 1, ent_coef 0.03 and hidden 128
+    #   trailed that run after 7.5 min (116.1-123.1 against 124.4); 16 minibatches matched it.
+    # On 2 idle threads this preset reached 150.25 ± 1.65 after 24 min (38.3M steps; 120.1, 133.2,
+    # 140.1, 143.9, 147.3, 148.3, 149.2 at minutes 3-21); the 480-trial, linear-head preset 141.3
+    # after 27 min.
     if n == 10:
-        return {"family": "mdp", "n": n, "steps_per_update": 48_000, "minibatches": 8, "lr": 5e-3,
-                "target_kl": 0.015, "total_steps": 60_000_000}
+        return {"family": "mdp", "n": n, "steps_per_update": 24_000, "minibatches": 4, "lr": 5e-3,
+                "target_kl": 0.015, "head_hidden": 64, "total_steps": 50_000_000}
     return {"family": "mdp", "n": n, "steps_per_update": n * 10 * 48, "minibatches": 4, "lr": 3e-3,
             "total_steps": 20_000_000 if n <= 25 else 40_000_000}
 

@@ -12,9 +12,10 @@ from rl2.rollout import collect_trials
 
 @pytest.mark.parametrize("rnn", ["gru", "lstm"])
 @pytest.mark.parametrize("critic", ["shared", "separate"])
-def test_step_by_step_equals_unroll(rnn, critic):
+@pytest.mark.parametrize("head_hidden", [0, 8])
+def test_step_by_step_equals_unroll(rnn, critic, head_hidden):
     torch.manual_seed(0)
-    policy = RecurrentActorCritic(obs_dim=3, num_actions=4, rnn=rnn, hidden=16, critic=critic)
+    policy = RecurrentActorCritic(obs_dim=3, num_actions=4, rnn=rnn, hidden=16, critic=critic, head_hidden=head_hidden)
     x = torch.randn(6, 5, policy.input_dim)
     logits, values = policy.unroll(x, policy.initial_state(5))
     state = policy.initial_state(5)
@@ -45,15 +46,35 @@ def test_state_resets_at_trial_start_and_survives_episode_ends(rnn, critic):
     assert torch.allclose(logits2[4:, 0], logits[4:, 0], atol=1e-6)
 
 
-def test_a_separate_critic_leaves_the_policy_alone():
+@pytest.mark.parametrize("head_hidden", [0, 8])
+def test_a_separate_critic_leaves_the_policy_alone(head_hidden):
     torch.manual_seed(0)
-    policy = RecurrentActorCritic(obs_dim=2, num_actions=3, hidden=8, critic="separate")
+    policy = RecurrentActorCritic(obs_dim=2, num_actions=3, hidden=8, critic="separate", head_hidden=head_hidden)
     x = torch.randn(5, 4, policy.input_dim)
     logits, values = policy.unroll(x, policy.initial_state(4))
     grads = torch.autograd.grad(values.sum(), policy.policy_parameters(), allow_unused=True)
     assert all(g is None or not g.any() for g in grads)  # the value depends on no policy parameter
     grads = torch.autograd.grad(logits.sum(), policy.value_only_parameters(), allow_unused=True)
     assert all(g is None or not g.any() for g in grads)
+
+
+def test_head_torsos_are_tanh_layers_and_absent_by_default():
+    torch.manual_seed(0)
+    plain = RecurrentActorCritic(obs_dim=2, num_actions=3, hidden=8)
+    assert not any("torso" in name for name, _ in plain.named_parameters())  # old checkpoints still load
+    policy = RecurrentActorCritic(obs_dim=2, num_actions=3, hidden=8, head_hidden=5)
+    x = torch.randn(4, 3, policy.input_dim)
+    logits, values = policy.unroll(x, policy.initial_state(3))
+    features, _ = policy.core(x, policy.initial_state(3))
+    expected = policy.policy_head(torch.tanh(policy.policy_torso[0](features)))
+    assert torch.allclose(logits, expected, atol=1e-6)
+    v = policy.value_head(torch.tanh(policy.value_torso[0](features))).squeeze(-1)
+    assert torch.allclose(values, v * policy.value_norm.std + policy.value_norm.mean, atol=1e-6)
+    # Both torsos are trained: the policy's through the logits, the value's through the values
+    names = {id(p): n for n, p in policy.named_parameters()}
+    assert {names[id(p)] for p in policy.policy_parameters()} >= {"policy_torso.0.weight", "policy_torso.0.bias"}
+    assert {names[id(p)] for p in policy.value_only_parameters()} == {
+        "value_torso.0.weight", "value_torso.0.bias", "value_head.weight", "value_head.bias"}
 
 
 def test_inputs_are_zero_at_a_trial_start():
