@@ -49,8 +49,8 @@ def _mdp(n: int) -> dict[str, Any]:
     #   of 0.015 gave 132.8. Without the head, GAE λ 0.9 or 0.1, γ = 1, ent_coef 0.03 and hidden 128
     #   trailed that run after 7.5 min (116.1-123.1 against 124.4); 16 minibatches matched it.
     # On 2 idle threads this preset reached 150.25 ± 1.65 after 24 min (38.3M steps; 120.1, 133.2,
-    # 140.1, 143.9, 147.3, 148.3, 149.2 at minutes 3-21); the 480-trial, linear-head preset 141.3
-    # after 27 min.
+    # 140.1, 143.9, 147.3, 148.3, 149.2 at minutes 3-21); with training seed 1, 148.35 after 30 min
+    # (42.0M). The 480-trial, linear-head preset: 141.3 after 27 min.
     if n == 10:
         return {"family": "mdp", "n": n, "steps_per_update": 24_000, "minibatches": 4, "lr": 5e-3,
                 "target_kl": 0.015, "head_hidden": 64, "total_steps": 50_000_000}
