@@ -244,7 +244,7 @@ class RecurrentActorCritic(nn.Module):
         self.core = core(core_input, hidden)
         self.value_core = core(core_input, hidden) if critic == "separate" else None
         # Optional torsos: a tanh layer each, so the heads read a nonlinear function of the state
-        # (created only where asked for: linear heads' weights and checkpoints stay as before).
+        # (identities without weights by default: linear heads' checkpoints stay as before).
         self.policy_torso = _torso(hidden, head_hidden)
         self.value_torso = _torso(hidden, head_hidden)
         head_in = head_hidden or hidden
@@ -274,23 +274,23 @@ class RecurrentActorCritic(nn.Module):
         nn.init.orthogonal_(self.value_head.weight, gain=1.0)
         nn.init.zeros_(self.value_head.bias)
         for torso in (self.policy_torso, self.value_torso):
-            if torso is not None:  # CleanRL's init of tanh layers
-                nn.init.orthogonal_(torso[0].weight, gain=math.sqrt(2))
-                nn.init.zeros_(torso[0].bias)
+            for layer in torso.modules():
+                if isinstance(layer, nn.Linear):  # CleanRL's init of tanh layers
+                    nn.init.orthogonal_(layer.weight, gain=math.sqrt(2))
+                    nn.init.zeros_(layer.bias)
 
     def policy_parameters(self) -> list[nn.Parameter]:
         """Every parameter the action distribution depends on."""
         encoder = list(self.encoder.parameters()) if self.encoder is not None else []
         log_std = [self.log_std] if self.continuous else []
-        torso = list(self.policy_torso.parameters()) if self.policy_torso is not None else []
-        return [*encoder, *self.core.parameters(), *torso, *self.policy_head.parameters(), *log_std]
+        return [*encoder, *self.core.parameters(), *self.policy_torso.parameters(), *self.policy_head.parameters(),
+                *log_std]
 
     def value_only_parameters(self) -> list[nn.Parameter]:
         """The parameters that move the value estimate but not the policy."""
         core = list(self.value_core.parameters()) if self.value_core is not None else []
         encoder = list(self.value_encoder.parameters()) if self.value_encoder is not None else []
-        torso = list(self.value_torso.parameters()) if self.value_torso is not None else []
-        return [*encoder, *core, *torso, *self.value_head.parameters()]
+        return [*encoder, *core, *self.value_torso.parameters(), *self.value_head.parameters()]
 
     @property
     def layers_per_core(self) -> int:
@@ -340,9 +340,7 @@ class RecurrentActorCritic(nn.Module):
 
     def heads(self, features: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """(policy, value) features [..., H] -> logits [..., A] and values [...] in return units."""
-        out_pi, out_v = features
-        if self.policy_torso is not None:
-            out_pi, out_v = self.policy_torso(out_pi), self.value_torso(out_v)
+        out_pi, out_v = self.policy_torso(features[0]), self.value_torso(features[1])
         value = self.value_head(out_v).squeeze(-1) * self.value_norm.std + self.value_norm.mean
         return self.policy_head(out_pi), value
 
@@ -396,9 +394,9 @@ class RecurrentActorCritic(nn.Module):
         return gaussian_stats(out, self.log_std, actions)
 
 
-def _torso(hidden: int, width: int) -> nn.Sequential | None:
-    """Linear(hidden, width) + tanh, or None for width 0."""
-    return nn.Sequential(nn.Linear(hidden, width), nn.Tanh()) if width else None
+def _torso(hidden: int, width: int) -> nn.Module:
+    """Linear(hidden, width) + tanh, or the identity for width 0."""
+    return nn.Sequential(nn.Linear(hidden, width), nn.Tanh()) if width else nn.Identity()
 
 
 def gaussian_stats(mean: torch.Tensor, log_std: torch.Tensor, actions: torch.Tensor
