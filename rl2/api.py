@@ -18,7 +18,7 @@ from typing import Any, Callable
 from rl2.agent import Agent
 from rl2.checkpoint import list_checkpoints, load_checkpoint, load_latest, write_checkpoint
 from rl2.config import Config
-from rl2.device import resolve_device
+from rl2.device import device_available, resolve_device
 from rl2.envs import GymFamily
 from rl2.evaluate import EvalResult, NavigationResult, evaluate
 from rl2.learner import IterationResult, Learner
@@ -95,6 +95,8 @@ class RL2:
         else:
             state = load_checkpoint(path)
         config = Config.from_dict(state["config"])
+        if device is None and not device_available(config.run.device):
+            device = "auto"  # e.g. a run trained on a GPU, evaluated on a machine without one
         model = cls(config, device=device, family=family)
         model.learner.load_state_dict(state["learner"])
         return model

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from rl2.checkpoint import CheckpointError
 from rl2.config import ConfigError, all_fields, describe_bounds
+from rl2.memory import check_fits, results_bytes
 from rl2.presets import DEFAULT_PRESET, PRESETS, preset_config
 
 if TYPE_CHECKING:
@@ -73,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=None, help="seed of the held-out tasks (default: the run's eval_seed)")
     ev.add_argument("--greedy", action="store_true", help="take the most likely action instead of sampling")
     ev.add_argument("--output", type=Path, default=None, help="JSON file for the results (default RUN_DIR/eval.json)")
+    ev.add_argument("--device", default=None, choices=("auto", "cpu", "cuda"),
+                    help="where to evaluate (default: the run's device where it exists here, else auto)")
 
     cmp = sub.add_parser("compare", help="classic baselines and trained runs on the same held-out tasks")
     cmp.add_argument("family", choices=("bandit", "mdp", "switching"), help="task family")
@@ -196,7 +199,7 @@ def _setting_title(task) -> str:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from rl2.api import RL2
-    from rl2.compare import Row, compare_baselines, format_table
+    from rl2.compare import Row, baselines_for, compare_baselines, format_table
     from rl2.config import Config, PPOConfig, TaskConfig
 
     _one_thread()
@@ -208,6 +211,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     Config(task=task, ppo=PPOConfig(steps_per_update=task.trial_length, minibatches=1)).validated()  # ranges of n, k
     if args.tasks < 2:
         raise UsageError(f"rl2 compare: --tasks must be >= 2, got {args.tasks}")
+    methods = len(baselines_for(task)) + len(args.runs)
+    check_fits(results_bytes(args.tasks, task.n, methods), f"rl2 compare: --tasks {args.tasks}")
     rows = []
     for run_dir in args.runs:
         if not run_dir.exists():
@@ -234,7 +239,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise UsageError(f"rl2 eval: --trials must be >= 1, got {args.trials}")
     if not args.run_dir.exists():
         raise UsageError(f"rl2 eval: {args.run_dir} does not exist")
-    model = RL2.load(args.run_dir)
+    model = RL2.load(args.run_dir, device=args.device)
+    check_fits(results_bytes(args.trials, model.config.task.n), f"rl2 eval: --trials {args.trials}")
     summary = model.evaluate(trials=args.trials, seed=args.seed, greedy=args.greedy).summary()
     output = args.output or (args.run_dir / "eval.json" if args.run_dir.is_dir() else args.run_dir.with_suffix(".eval.json"))
     output.write_text(json.dumps(summary, indent=2) + "\n")
@@ -299,6 +305,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
         raise UsageError(f"rl2 tune: unknown setting {unknown[0]!r} (known: {', '.join(PRESETS)})")
     if args.tasks < 1:
         raise UsageError(f"rl2 tune: --tasks must be >= 1, got {args.tasks}")
+    longest = max(preset_config(name).task.n for name in settings)
+    check_fits(results_bytes(args.tasks, longest), f"rl2 tune: --tasks {args.tasks}")
     output = args.output or cache_dir() / "tuned_baselines.json"
     results = json.loads(output.read_text()) if output.is_file() else {}
     for name in settings:
@@ -321,6 +329,8 @@ def cmd_paper_tables(args: argparse.Namespace) -> int:
     _one_thread()
     if args.tasks < 2:
         raise UsageError(f"rl2 paper-tables: --tasks must be >= 2, got {args.tasks}")
+    longest = max(config.task.n for config in map(preset_config, PRESETS))
+    check_fits(results_bytes(args.tasks, longest, methods=8), f"rl2 paper-tables: --tasks {args.tasks}")
     if not args.output.resolve().parent.is_dir():
         raise UsageError(f"rl2 paper-tables: cannot write {args.output}: its folder does not exist")
     runs = []
@@ -385,6 +395,12 @@ COMMANDS = {"train": cmd_train, "eval": cmd_eval, "compare": cmd_compare, "tune"
             "plot": cmd_plot, "report": cmd_report, "render": cmd_render, "presets": cmd_presets}
 
 
+def _out_of_memory(error: Exception) -> bool:
+    """An allocator's refusal (host or GPU), as opposed to any other runtime error."""
+    text = str(error)
+    return isinstance(error, MemoryError) or "can't allocate memory" in text or "out of memory" in text
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from rl2.distributed import env_rank
     from rl2.envs import EnvError
@@ -413,6 +429,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         say("\nrl2: interrupted")
         return 130
+    except (MemoryError, RuntimeError) as e:  # an allocation rl2.memory's estimates did not foresee
+        if not _out_of_memory(e):
+            raise
+        say(f"rl2: error: out of memory ({(str(e).splitlines() or [type(e).__name__])[0][:120]}): ask for less "
+            "(--hidden, --steps-per-update, --trials, --tasks)")
+        return EXIT_BAD_INPUT
     except OSError as e:  # an unreadable input or unwritable output path named by the user
         say(f"rl2: error: {e.strerror or e}: {e.filename}")
         return EXIT_BAD_INPUT

@@ -7,6 +7,11 @@ import torch
 from rl2.config import ConfigError
 
 
+def device_available(name: str) -> bool:
+    """Whether a device name can be used on this machine."""
+    return name in ("auto", "cpu") or (name == "cuda" and torch.cuda.is_available())
+
+
 def resolve_device(name: str) -> torch.device:
     """'auto' | 'cpu' | 'cuda' -> a torch device that exists here, or ConfigError."""
     if name == "auto":

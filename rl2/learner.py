@@ -7,6 +7,8 @@ Python API or a test alike, and its whole state round-trips through ``state_dict
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
 from dataclasses import asdict, dataclass, fields
 
 import torch
@@ -15,6 +17,7 @@ from rl2 import fused_gru
 from rl2.config import Config, ConfigError
 from rl2.distributed import SINGLE, World
 from rl2.envs import GymFamily, TrialEnv, make_env, make_task_distribution
+from rl2.memory import check_training_fits
 from rl2.policy import RecurrentActorCritic
 from rl2.ppo import UpdateStats, ppo_update
 from rl2.rollout import Rollout, collect_trials
@@ -42,15 +45,27 @@ def fused_gru_unfit(config: Config, device: torch.device) -> str | None:
             "it runs on CPU" if device.type != "cpu" else None)
 
 
-def choose_gru_kernel(config: Config, device: torch.device) -> tuple[bool, str | None]:
-    """Whether PPO's replays run on the fused GRU kernel (loading it), and, where "auto" fell back to
-    torch.nn.GRU, why. A run that asks for "fused" where it cannot run gets a ConfigError."""
+def requested_gru_kernel(config: Config) -> str:
+    """The kernel a run asks for: its config's, where that says "auto" the environment's
+    ``RL2_GRU_KERNEL`` (auto | fused | torch), a switch for test suites and benchmarks that force one."""
     kernel = config.run.gru_kernel
+    forced = os.environ.get("RL2_GRU_KERNEL", "auto")
+    if forced not in ("auto", "fused", "torch"):
+        raise ConfigError(f"RL2_GRU_KERNEL must be one of auto, fused, torch, got {forced!r}")
+    return forced if kernel == "auto" else kernel
+
+
+def choose_gru_kernel(config: Config, device: torch.device) -> tuple[bool, str | None]:
+    """Whether PPO's replays run on the fused GRU kernel (loading it, which compiles it on a machine's
+    first use), and, where "auto" fell back to torch.nn.GRU, why. A run that asks for "fused" where it
+    cannot run gets a ConfigError; so does RL2_GRU_KERNEL=fused where the kernel cannot be built (a
+    forced kernel never falls back in silence), while it leaves cores that the kernel cannot replay alone."""
+    kernel = requested_gru_kernel(config)
     if kernel == "torch":
         return False, None
     unfit = fused_gru_unfit(config, device)
     if unfit is not None:
-        if kernel == "fused":
+        if config.run.gru_kernel == "fused":
             raise ConfigError(f"--gru-kernel fused does not fit this run: {unfit} (use auto or torch)")
         return False, None
     error = fused_gru.load()
@@ -59,6 +74,17 @@ def choose_gru_kernel(config: Config, device: torch.device) -> tuple[bool, str |
     if kernel == "fused":
         raise ConfigError(f"--gru-kernel fused: {error}")
     return False, f"{error}; training replays use torch.nn.GRU"
+
+
+def restore_generator(generator: torch.Generator, state: torch.Tensor) -> None:
+    """Sets a generator's saved state. A state from another kind of device (CUDA's Philox against the
+    CPU's Mersenne Twister, e.g. a GPU run resumed on a CPU) cannot be carried over: the generator is
+    then seeded from it, a deterministic continuation but not the same stream."""
+    state = state.cpu()
+    if state.numel() == generator.get_state().numel():
+        generator.set_state(state)
+    else:
+        generator.manual_seed(int.from_bytes(hashlib.sha256(state.numpy().tobytes()).digest()[:8], "little"))
 
 
 @dataclass(frozen=True)
@@ -101,6 +127,7 @@ class Learner:
     def __init__(self, config: Config, device: torch.device | str = "cpu", world: World = SINGLE,
                  family: GymFamily | None = None) -> None:
         world.check(config)
+        check_training_fits(config)  # before the weights are allocated: one line, not an allocator's traceback
         self.config = config
         self.device = torch.device(device)
         self.world = world
@@ -109,7 +136,10 @@ class Learner:
         with torch.random.fork_rng(devices=[]):  # seeded weights without touching the caller's global RNG
             torch.manual_seed(config.run.seed)
             self.policy = build_policy(config, self.device, self.env)
-        self.policy.fused_gru, self.kernel_note = choose_gru_kernel(config, self.device)
+        # The kernel is chosen (and compiled, on a machine's first use) by the first update, not here:
+        # loading an agent to evaluate or deploy it never waits for a compiler.
+        self.kernel_chosen = False
+        self.kernel_note: str | None = None
         # PPO's Adam trains everything on one loss; TRPO's Adam only fits the value function
         # (its policy step is the natural gradient).
         trained = self.policy.parameters() if config.ppo.algo == "ppo" else self.policy.value_only_parameters()
@@ -147,8 +177,16 @@ class Learner:
         return collect_trials(self.env, self.policy, slice_tasks(tasks, mine.start, mine.stop), task.n,
                               task.trial_length, self.world.noise(self.rollout_generator, B))
 
+    def choose_kernel(self) -> str | None:
+        """Picks the GRU kernel of PPO's replays (once); returns why "auto" fell back to torch.nn.GRU, if it did."""
+        if not self.kernel_chosen:
+            self.policy.fused_gru, self.kernel_note = choose_gru_kernel(self.config, self.device)
+            self.kernel_chosen = True
+        return self.kernel_note
+
     def iterate(self) -> IterationResult:
         """One meta-training iteration: collect a batch of trials, then update the weights on it."""
+        self.choose_kernel()
         lr, ent_coef = self.schedules()
         for group in self.optimizer.param_groups:
             group["lr"] = lr
@@ -186,7 +224,7 @@ class Learner:
     def load_state_dict(self, state: dict) -> None:
         self.policy.load_state_dict(state["policy"])
         self.optimizer.load_state_dict(state["optimizer"])
-        self.task_generator.set_state(state["task_generator"].cpu())
-        self.rollout_generator.set_state(state["rollout_generator"].cpu())
+        restore_generator(self.task_generator, state["task_generator"])
+        restore_generator(self.rollout_generator, state["rollout_generator"])
         self.update = int(state["update"])
         self.env_steps = int(state["env_steps"])

@@ -31,7 +31,8 @@ from rl2.checkpoint import FORMAT_VERSION, CheckpointError, list_checkpoints, lo
 from rl2.config import Config, ConfigError
 from rl2.distributed import SINGLE, World
 from rl2.evaluate import EvalResult, NavigationResult, evaluate
-from rl2.learner import IterationResult, Learner, fused_gru_unfit
+from rl2.learner import IterationResult, Learner, fused_gru_unfit, requested_gru_kernel
+from rl2.memory import check_training_fits
 
 MIN_FREE_BYTES = 50 * 2**20  # a run writes a few MB of checkpoints and logs; refuse below this
 
@@ -247,7 +248,7 @@ def _start(config: Config, run_dir: Path, resume: bool, overwrite: bool, device:
         learner = restore_learner(config, state, device, world)
         if world.is_main:
             print(f"resuming {run_dir} from {name} (update {learner.update}, {learner.env_steps:,} env steps)", file=out)
-    if learner.kernel_note and world.is_main:
+    if learner.choose_kernel() and world.is_main:
         print(learner.kernel_note, file=out)
     # Every rank builds its weights from the same seed (or receives rank 0's checkpoint): a mismatch
     # here means the machines run different code, which would also draw different tasks.
@@ -267,13 +268,14 @@ def train(config: Config, run_dir: Path, resume: bool = False, overwrite: bool =
     writes the run directory, logs and shows progress. Every rank evaluates the same held-out tasks.
     """
     world.check(config)
+    check_training_fits(config)  # before the run directory is written
     device = world.device(config.run.device)
     if config.run.threads:
         torch.set_num_threads(config.run.threads)
     if config.run.deterministic:
         torch.use_deterministic_algorithms(True)
     ckpt_dir = run_dir / "checkpoints"
-    if (world.is_main and config.run.gru_kernel != "torch" and fused_gru_unfit(config, device) is None
+    if (world.is_main and requested_gru_kernel(config) != "torch" and fused_gru_unfit(config, device) is None
             and not fused_gru.built()):
         print("building rl2's fused GRU kernel (once per machine, about 20 s) ...", file=out, flush=True)
     learner = _start(config, run_dir, resume, overwrite, device, out, world)

@@ -90,7 +90,8 @@ def test_policy_unroll_same_with_either_kernel(obs_shape, restarts):
         torch.testing.assert_close(b, a, rtol=1e-10, atol=1e-11)
 
 
-def test_kernel_choice():
+def test_kernel_choice(monkeypatch):
+    monkeypatch.delenv("RL2_GRU_KERNEL", raising=False)
     config = preset_config("bandit-n10-k5", hidden=16)
     cpu = torch.device("cpu")
     assert choose_gru_kernel(config, cpu) == (True, None)
@@ -104,14 +105,38 @@ def test_kernel_choice():
         choose_gru_kernel(config.replace(gru_kernel="fused"), torch.device("cuda"))
 
 
+def test_the_environment_forces_the_kernel_of_runs_that_say_auto(monkeypatch):
+    config = preset_config("bandit-n10-k5", hidden=16)
+    cpu = torch.device("cpu")
+    monkeypatch.setenv("RL2_GRU_KERNEL", "torch")
+    assert choose_gru_kernel(config, cpu) == (False, None)
+    assert choose_gru_kernel(config.replace(gru_kernel="fused"), cpu) == (True, None)  # a config's own choice wins
+    monkeypatch.setenv("RL2_GRU_KERNEL", "fused")
+    assert choose_gru_kernel(config.replace(gru_kernel="torch"), cpu) == (False, None)
+    assert choose_gru_kernel(config.replace(rnn="lstm"), cpu) == (False, None)  # cores it cannot replay keep nn.GRU
+    monkeypatch.setenv("RL2_GRU_KERNEL", "fast")
+    with pytest.raises(ConfigError, match="RL2_GRU_KERNEL must be one of auto, fused, torch, got 'fast'"):
+        choose_gru_kernel(config, cpu)
+
+
+def test_loading_an_agent_compiles_nothing_until_its_first_update(monkeypatch):
+    monkeypatch.delenv("RL2_GRU_KERNEL", raising=False)
+    calls = []
+    monkeypatch.setattr(fused_gru, "load", lambda: calls.append(1))  # returns None: "ready"
+    learner = Learner(preset_config("bandit-n10-k5", hidden=16, steps_per_update=100, minibatches=2))
+    assert calls == [] and not learner.policy.fused_gru
+    learner.iterate()
+    assert calls == [1] and learner.policy.fused_gru
+
+
 def test_training_same_with_either_kernel():
     """One PPO iteration from the same seed lands on the same weights (to float rounding)."""
     config = preset_config("bandit-n10-k5", hidden=32, steps_per_update=400)
     weights = []
     for kernel in ("torch", "fused"):
         learner = Learner(config.replace(gru_kernel=kernel))
-        assert learner.policy.fused_gru == (kernel == "fused")
         learner.iterate()
+        assert learner.policy.fused_gru == (kernel == "fused")
         weights.append(torch.cat([p.detach().flatten() for p in learner.policy.parameters()]))
     torch.testing.assert_close(weights[1], weights[0], rtol=1e-4, atol=1e-5)
 

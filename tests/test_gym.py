@@ -198,14 +198,15 @@ def test_trpo_refuses_box_actions_in_one_line():
         Config().replace(family="point", n=2, max_episode_steps=5, steps_per_update=10, minibatches=1, algo="trpo")
 
 
-def test_own_gym_env_learns_its_task_and_checkpoints_round_trip(tmp_path):
+@pytest.mark.learning
+def test_own_gym_env_learns_its_task_and_checkpoints_round_trip(tmp_path, learning_seed, record_figure):
     # The known optimum of a 2-episode trial is 5.5 (see TwoArms); a policy that ignores rewards gets 3.
     model = RL2.gym(TwoArms, GoodArms(), name="two-arms", n=2, max_episode_steps=3, steps_per_update=6 * 32,
-                    minibatches=2, epochs=4, lr=1e-2, hidden=32, total_steps=6 * 32 * 40, seed=0, norm_obs=True,
+                    minibatches=2, epochs=4, lr=1e-2, hidden=32, total_steps=6 * 32 * 40, seed=learning_seed, norm_obs=True,
                     norm_reward=True)
     model.learn()
     result = model.evaluate(trials=200, seed=5)
-    trial_return = result.summary()["mean_trial_return"]
+    trial_return = record_figure("mean_trial_return", result.summary()["mean_trial_return"])
     assert 4.5 < trial_return <= 5.5 + 0.05, trial_return
     path = model.save(tmp_path / "two-arms.pt")
     loaded = RL2.load(path, family=GymFamily("two-arms", TwoArms, GoodArms()))
@@ -227,14 +228,15 @@ class FixedGoal:
         return [(1.0, 0.0)] * batch
 
 
-def test_gaussian_policy_learns_a_fixed_goal_close_to_its_known_optimum():
+@pytest.mark.learning
+def test_gaussian_policy_learns_a_fixed_goal_close_to_its_known_optimum(learning_seed, record_figure):
     # Steps of 0.1 straight to the goal 1 away: distances 0.9, 0.8, ..., 0.1, then 0 for the rest of
     # the 20 steps; the optimal return is -4.5. Standing still returns -20.
     model = RL2.gym(PointNavigation, FixedGoal(), name="point-fixed", n=1, max_episode_steps=20,
                     steps_per_update=20 * 32, minibatches=2, epochs=4, lr=3e-3, lam=0.95, ent_coef=0.0, hidden=32,
-                    total_steps=20 * 32 * 60, seed=0)
+                    total_steps=20 * 32 * 60, seed=learning_seed)
     model.learn()
-    greedy = model.evaluate(trials=20, seed=3, greedy=True).summary()["mean_trial_return"]
+    greedy = record_figure("greedy_return", model.evaluate(trials=20, seed=3, greedy=True).summary()["mean_trial_return"])
     assert -5.2 < greedy <= -4.5, greedy
 
 

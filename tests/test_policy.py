@@ -107,9 +107,10 @@ class CueEnv:
         return StepResult(torch.eye(5)[torch.full_like(self.cues, 4)], reward, done, torch.zeros_like(done))
 
 
-def test_a_cue_seen_in_episode_one_is_acted_on_in_episode_two():
-    torch.manual_seed(0)
-    g = torch.Generator().manual_seed(0)
+@pytest.mark.learning
+def test_a_cue_seen_in_episode_one_is_acted_on_in_episode_two(learning_seed, record_figure):
+    torch.manual_seed(learning_seed)
+    g = torch.Generator().manual_seed(learning_seed)
     env = CueEnv()
     policy = RecurrentActorCritic(env.obs_dim, env.num_actions, "gru", hidden=32)
     optimizer = torch.optim.Adam(policy.parameters(), lr=3e-3)
@@ -120,7 +121,7 @@ def test_a_cue_seen_in_episode_one_is_acted_on_in_episode_two():
         ppo_update(policy, optimizer, rollout, cfg, minibatches=2, ent_coef=cfg.ent_coef, generator=g)
     cues = torch.randint(0, 4, (2_000,), generator=g)
     rollout = collect_trials(env, policy, cues, episodes=2, max_steps=3, generator=g, greedy=True)
-    episode_two = rollout.rewards[1:].sum(0).mean()
+    episode_two = record_figure("episode_2_return", rollout.rewards[1:].sum(0).mean())
     assert episode_two > 1.9, f"episode-2 return {episode_two:.2f}: memoryless ceiling is 1.5"
 
 

@@ -2,6 +2,7 @@
 
 import math
 
+import pytest
 import torch
 
 from rl2 import RL2
@@ -27,19 +28,23 @@ def test_categorical_kl_closed_form():
     assert float(categorical_kl(new, new)) < 1e-7
 
 
-def test_one_update_stays_inside_the_trust_region():
+@pytest.mark.learning
+def test_one_update_stays_inside_the_trust_region(learning_seed, record_figure):
     config = preset_config("bandit-n10-k5", algo="trpo", critic="separate", hidden=16, steps_per_update=500,
-                           minibatches=2, max_kl=0.01)
+                           minibatches=2, max_kl=0.01, seed=learning_seed)
     learner = Learner(config)
     before = [p.detach().clone() for p in learner.policy.policy_parameters()]
     result = learner.iterate()
+    record_figure("approx_kl", result.stats.approx_kl)
     assert 0.0 < result.stats.approx_kl <= 0.01  # the step was taken and kept inside the limit
     assert any(not torch.equal(a, b) for a, b in zip(before, learner.policy.policy_parameters()))
 
 
-def test_trpo_meta_training_beats_random_on_bandits():
+@pytest.mark.learning
+def test_trpo_meta_training_beats_random_on_bandits(learning_seed, record_figure):
     model = RL2("bandit-n10-k5", algo="trpo", critic="separate", hidden=32, steps_per_update=2_400,
-                minibatches=2, total_steps=144_000, max_kl=0.02)
+                minibatches=2, total_steps=144_000, max_kl=0.02, seed=learning_seed)
     model.learn()
     summary = model.evaluate(trials=1_000).summary()
+    record_figure("mean_minus_ci95", summary["mean_trial_return"] - summary["ci95"])
     assert summary["mean_trial_return"] - summary["ci95"] > 5.3, summary  # random: 5.0

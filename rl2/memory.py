@@ -1,0 +1,60 @@
+"""Memory estimates made before anything is allocated, so that a request which cannot fit is refused
+in one line naming its flag (instead of a traceback, or the kernel's OOM killer, halfway through).
+
+The estimates are lower bounds (the largest tensors only): they refuse what certainly cannot fit and
+let everything else try.
+"""
+
+from __future__ import annotations
+
+import os
+
+from rl2.config import Config, ConfigError
+
+FLOAT = 4  # bytes of a float32
+
+
+def available_bytes() -> int | None:
+    """Memory this machine can still give (MemAvailable), or its physical memory where that is unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def training_bytes(config: Config) -> int:
+    """Weights with their gradients and Adam's two moments, and one minibatch's replay of the core."""
+    p = config.policy
+    gates = {"gru": 3, "lstm": 4}.get(p.rnn, 4)
+    cores = 2 if p.critic == "separate" else 1
+    weights = cores * gates * p.hidden * (p.hidden + 1)  # the recurrent matrices alone
+    replay = config.ppo.steps_per_update // config.ppo.minibatches * cores * p.hidden * (gates + 1)
+    return FLOAT * (4 * weights + replay)
+
+
+def results_bytes(trials: int, episodes: int, methods: int = 1) -> int:
+    """The per-episode returns (and lengths, success flags) of `trials` trials of each method."""
+    return 3 * FLOAT * trials * episodes * methods
+
+
+def check_fits(need: int, request: str, available: int | None = None) -> None:
+    """Raises ConfigError naming `request` (e.g. ``--hidden 100000000``) where `need` bytes exceed
+    the memory this machine has."""
+    available = available_bytes() if available is None else available
+    if available is not None and need > available:
+        raise ConfigError(f"{request} needs at least {need / 2**30:,.1f} GiB of memory, more than the "
+                          f"{available / 2**30:,.1f} GiB available here")
+
+
+def check_training_fits(config: Config, available: int | None = None) -> None:
+    """Refuses a run whose network and replay cannot fit, naming the flags that size them."""
+    p, ppo = config.policy, config.ppo
+    check_fits(training_bytes(config), f"training with --hidden {p.hidden}, --steps-per-update "
+                                       f"{ppo.steps_per_update} and --minibatches {ppo.minibatches}", available)
