@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from rl2.plots import (
-    BASELINE_COLORS,
     DPI,
     FIGSIZE,
     RL2_COLOR,
@@ -167,8 +166,17 @@ def test_report_renders_in_headless_chromium(runs, tmp_path):
     assert "Evaluation against the classic baselines" in dom.stdout and "Gittins" in dom.stdout
 
 
-def test_baseline_colours_do_not_include_rl2s():
-    assert RL2_COLOR not in BASELINE_COLORS
+def test_rl2_alone_is_drawn_in_its_colour(runs):
+    from matplotlib.colors import to_hex
+
+    figs = figures([load_run(run_dir) for run_dir in runs])
+    for name, fig in figs.items():
+        labelled = [(line.get_label(), to_hex(line.get_color())) for ax in fig.axes for line in ax.get_lines()
+                    if not line.get_label().startswith("_")]
+        ours = [colour for label, colour in labelled if label.startswith("RL²")]
+        theirs = [colour for label, colour in labelled if not label.startswith("RL²")]
+        assert ours and set(ours) == {RL2_COLOR}, (name, labelled)
+        assert theirs and RL2_COLOR not in theirs and len(set(theirs)) == len(theirs), (name, labelled)
 
 
 def test_navigation_figure_has_one_line_per_maze_size_in_each_panel():
