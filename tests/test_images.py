@@ -169,20 +169,37 @@ def test_screens_get_the_dqn_style_encoder():
     assert logits.shape == (3, 6)
 
 
-@pytest.mark.learning
-def test_a_cnn_policy_learns_from_pixels_and_from_the_first_reward_of_its_trial(learning_seed, record_figure):
-    # Trials of 2 episodes of 3 steps: 3.0 blind, 4.5 reading the picture only, the optimum 5.75 with
-    # memory too (see ColourCue). Measured after 100 updates: 5.12-5.15 (± 0.16) for seeds 0-2, with
-    # episode 2 above episode 1 by 0.07-0.18.
+def colour_cue_agent(seed: int, updates: int) -> RL2:
+    """A CNN policy meta-trained on ColourCue: trials of 2 episodes of 3 steps, 32 trials an update."""
     model = RL2.gym(ColourCue, Swaps(), name="colour-cue", n=2, max_episode_steps=3, steps_per_update=6 * 32,
-                    minibatches=2, epochs=4, lr=1e-2, hidden=32, total_steps=6 * 32 * 100, seed=learning_seed)
-    model.learn()
-    summary = model.evaluate(trials=400, seed=5).summary()
+                    minibatches=2, epochs=4, lr=1e-2, hidden=32, total_steps=6 * 32 * updates, seed=seed)
+    return model.learn()
+
+
+@pytest.mark.learning
+def test_a_cnn_policy_learns_from_pixels(learning_seed, record_figure):
+    # Trials of 2 episodes of 3 steps: 3.0 blind, 4.5 reading the picture only, the optimum 5.75 with
+    # memory too (see ColourCue). After 100 updates some trajectories have learnt the memory too
+    # (~5.1), others sit on the picture's plateau (4.53): this test asks for the picture, the slow one
+    # below for the memory.
+    # Sweep (8 seeds x fused, torch x 1, 2 threads): SWEEP_PIXELS
+    summary = colour_cue_agent(learning_seed, updates=100).evaluate(trials=400, seed=5).summary()
     record_figure("mean_trial_return", summary["mean_trial_return"])
-    record_figure("episode_2_minus_1", summary["episode_return_mean"][1] - summary["episode_return_mean"][0])
-    assert 4.8 < summary["mean_trial_return"] <= 5.75 + 0.05, summary
+    assert 4.2 < summary["mean_trial_return"] <= 5.75 + 0.05, summary
+
+
+@pytest.mark.slow
+@pytest.mark.learning
+def test_a_cnn_policy_learns_from_the_first_reward_of_its_trial_too(learning_seed, record_figure):
+    # Past the picture's plateau (4.5): what the first reward told (which way round the cue goes) is used,
+    # and the second episode earns more than the first.
+    # Sweep (seeds 0-3 x fused, torch x 1 thread): SWEEP_MEMORY
+    summary = colour_cue_agent(learning_seed, updates=300).evaluate(trials=400, seed=5).summary()
     first, second = summary["episode_return_mean"]
-    assert second > first, summary  # what the first reward told is used in the second episode
+    record_figure("mean_trial_return", summary["mean_trial_return"])
+    record_figure("episode_2_minus_1", second - first)
+    assert 4.8 < summary["mean_trial_return"] <= 5.75 + 0.05, summary
+    assert second > first + 0.05, summary
 
 
 def test_the_deployed_agent_reads_uint8_pictures_as_training_did():
