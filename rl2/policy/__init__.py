@@ -11,7 +11,8 @@ from rl2.policy.inputs import rl2_inputs, scale_pixels
 from rl2.policy.normalizers import InputNormalizer, ValueNormalizer
 
 __all__ = [
-    "GRU_KERNELS", "ConvEncoder", "FrameEncoder", "GRUKernel", "ImageEncoder", "InputNormalizer", "RecurrentActorCritic",
-    "RecurrentState", "ValueNormalizer", "categorical_sample", "categorical_stats", "gaussian_sample", "gaussian_stats",
-    "make_core", "make_encoder", "rl2_inputs", "run_core", "sample_actions", "scale_pixels", "torso",
+    "GRU_KERNELS", "ConvEncoder", "FrameEncoder", "GRUKernel", "ImageEncoder", "InputNormalizer",
+    "RecurrentActorCritic", "RecurrentState", "ValueNormalizer", "categorical_sample", "categorical_stats",
+    "gaussian_sample", "gaussian_stats", "make_core", "make_encoder", "rl2_inputs", "run_core", "sample_actions",
+    "scale_pixels", "torso",
 ]
