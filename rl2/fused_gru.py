@@ -7,8 +7,10 @@ cached under ``TORCH_EXTENSIONS_DIR``, by default ``~/.cache/torch_extensions``)
 is found, ``RunConfig.gru_kernel = "auto"`` keeps ``torch.nn.GRU``; results agree to float rounding.
 
 It reads the parameters of an ``nn.GRU`` (one layer, unidirectional, with biases), so checkpoints
-do not depend on the kernel. It is used where a backward pass follows (training replays) on CPU;
-step-by-step inference stays with ``nn.GRU``.
+do not depend on the kernel. A policy built with ``gru_kernel="fused"`` or ``"auto"`` (see
+``rl2.policy.cores.GRUKernel``; training runs pass their config's) loads it at its first replay that a
+backward pass follows, on CPU, and replays through it from then on; inference, under no_grad, stays
+with ``nn.GRU`` and loads nothing.
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass, fields
 
 import torch
 
-from rl2 import fused_gru
 from rl2.config import Config, ConfigError
 from rl2.distributed import SINGLE, World
 from rl2.envs import GymFamily, TrialEnv, make_env, make_task_distribution
@@ -27,7 +26,8 @@ from rl2.trpo import trpo_update
 
 def build_policy(config: Config, device: torch.device | str = "cpu", env: TrialEnv | None = None
                  ) -> RecurrentActorCritic:
-    """The actor-critic a config describes (for the spaces of `env`, default the config's), on a device."""
+    """The actor-critic a config describes (for the spaces of `env`, default the config's), on a device,
+    with the GRU kernel the run asks for (which the policy resolves at its first training replay)."""
     env = make_env(config.task) if env is None else env
     p = config.policy
     continuous = getattr(env, "continuous", False)
@@ -35,7 +35,8 @@ def build_policy(config: Config, device: torch.device | str = "cpu", env: TrialE
         name = getattr(env, "name", "this env")
         raise ConfigError(f"trpo steps discrete actions only; {name} has Box actions: use ppo")
     return RecurrentActorCritic(env.obs_shape, env.num_actions, p.rnn, p.hidden, p.critic, continuous=continuous,
-                                norm_obs=p.norm_obs, norm_reward=p.norm_reward, head_hidden=p.head_hidden).to(device)
+                                norm_obs=p.norm_obs, norm_reward=p.norm_reward, head_hidden=p.head_hidden,
+                                gru_kernel=choose_gru_kernel(config, torch.device(device))).to(device)
 
 
 def fused_gru_unfit(config: Config, device: torch.device) -> str | None:
@@ -55,25 +56,15 @@ def requested_gru_kernel(config: Config) -> str:
     return forced if kernel == "auto" else kernel
 
 
-def choose_gru_kernel(config: Config, device: torch.device) -> tuple[bool, str | None]:
-    """Whether PPO's replays run on the fused GRU kernel (loading it, which compiles it on a machine's
-    first use), and, where "auto" fell back to torch.nn.GRU, why. A run that asks for "fused" where it
-    cannot run gets a ConfigError; so does RL2_GRU_KERNEL=fused where the kernel cannot be built (a
-    forced kernel never falls back in silence), while it leaves cores that the kernel cannot replay alone."""
+def choose_gru_kernel(config: Config, device: torch.device) -> str:
+    """The policy's ``gru_kernel`` for a run: "torch", or "fused" / "auto", which the policy resolves (and
+    loads) at its first training replay. A config's "fused" stays "fused" (the policy then raises a
+    ConfigError where the kernel cannot run); a forced or automatic choice keeps torch.nn.GRU for runs
+    the kernel does not fit (``fused_gru_unfit``)."""
     kernel = requested_gru_kernel(config)
-    if kernel == "torch":
-        return False, None
-    unfit = fused_gru_unfit(config, device)
-    if unfit is not None:
-        if config.run.gru_kernel == "fused":
-            raise ConfigError(f"--gru-kernel fused does not fit this run: {unfit} (use auto or torch)")
-        return False, None
-    error = fused_gru.load()
-    if error is None:
-        return True, None
-    if kernel == "fused":
-        raise ConfigError(f"--gru-kernel fused: {error}")
-    return False, f"{error}; training replays use torch.nn.GRU"
+    if kernel == "torch" or config.run.gru_kernel == "fused" or fused_gru_unfit(config, device) is None:
+        return kernel
+    return "torch"
 
 
 def restore_generator(generator: torch.Generator, state: torch.Tensor) -> None:
@@ -136,10 +127,6 @@ class Learner:
         with torch.random.fork_rng(devices=[]):  # seeded weights without touching the caller's global RNG
             torch.manual_seed(config.run.seed)
             self.policy = build_policy(config, self.device, self.env)
-        # The kernel is chosen (and compiled, on a machine's first use) by the first update, not here:
-        # loading an agent to evaluate or deploy it never waits for a compiler.
-        self.kernel_chosen = False
-        self.kernel_note: str | None = None
         # PPO's Adam trains everything on one loss; TRPO's Adam only fits the value function
         # (its policy step is the natural gradient).
         trained = self.policy.parameters() if config.ppo.algo == "ppo" else self.policy.value_only_parameters()
@@ -177,16 +164,8 @@ class Learner:
         return collect_trials(self.env, self.policy, slice_tasks(tasks, mine.start, mine.stop), task.n,
                               task.trial_length, self.world.noise(self.rollout_generator, B))
 
-    def choose_kernel(self) -> str | None:
-        """Picks the GRU kernel of PPO's replays (once); returns why "auto" fell back to torch.nn.GRU, if it did."""
-        if not self.kernel_chosen:
-            self.policy.fused_gru, self.kernel_note = choose_gru_kernel(self.config, self.device)
-            self.kernel_chosen = True
-        return self.kernel_note
-
     def iterate(self) -> IterationResult:
         """One meta-training iteration: collect a batch of trials, then update the weights on it."""
-        self.choose_kernel()
         lr, ent_coef = self.schedules()
         for group in self.optimizer.param_groups:
             group["lr"] = lr

@@ -248,8 +248,10 @@ def _start(config: Config, run_dir: Path, resume: bool, overwrite: bool, device:
         learner = restore_learner(config, state, device, world)
         if world.is_main:
             print(f"resuming {run_dir} from {name} (update {learner.update}, {learner.env_steps:,} env steps)", file=out)
-    if learner.choose_kernel() and world.is_main:
-        print(learner.kernel_note, file=out)
+    # Resolved here rather than at the first update, so a fallback is told before training starts.
+    note = learner.policy.resolve_gru_kernel()
+    if note and world.is_main:
+        print(note, file=out)
     # Every rank builds its weights from the same seed (or receives rank 0's checkpoint): a mismatch
     # here means the machines run different code, which would also draw different tasks.
     if not world.in_step(learner.policy.state_dict().values()):

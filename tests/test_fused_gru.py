@@ -1,6 +1,5 @@
 """The fused GRU kernel (rl2/csrc/fused_gru.cpp) against torch.nn.GRU: same outputs and gradients."""
 
-import copy
 import shutil
 
 import pytest
@@ -8,7 +7,7 @@ import torch
 
 from rl2 import fused_gru, preset_config
 from rl2.config import ConfigError
-from rl2.learner import Learner, choose_gru_kernel
+from rl2.learner import Learner, build_policy, choose_gru_kernel
 from rl2.policy import RecurrentActorCritic
 from rl2.ppo import ppo_update
 
@@ -68,54 +67,81 @@ def test_unsupported_cores_and_inputs():
     assert not fused_gru.supports(torch.nn.GRU(4, 8), x.half())
 
 
+def _with_kernel(policy: RecurrentActorCritic, gru_kernel: str, **kwargs) -> RecurrentActorCritic:
+    """A policy built with `kwargs` and `gru_kernel`, holding the weights of `policy`."""
+    twin = RecurrentActorCritic(policy.obs_shape, policy.num_actions, gru_kernel=gru_kernel, **kwargs)
+    twin.to(next(policy.parameters()).dtype).load_state_dict(policy.state_dict())
+    return twin
+
+
 @pytest.mark.parametrize("obs_shape", [6, (3, 7, 7)])  # vector inputs; pixels through the CNN (input gradient)
-@pytest.mark.parametrize("restarts", [False, True])  # aligned trials; a trial starting mid-sequence (mazes)
-def test_policy_unroll_same_with_either_kernel(obs_shape, restarts):
+def test_policy_unroll_same_with_either_kernel(obs_shape):
     torch.manual_seed(1)
-    policy = RecurrentActorCritic(obs_shape, 3, hidden=32, critic="separate", norm_obs=True).double()
+    kwargs = dict(hidden=32, critic="separate", norm_obs=True)
+    policy = RecurrentActorCritic(obs_shape, 3, **kwargs).double()
     x = torch.rand(12, 4, policy.input_dim, dtype=torch.float64)
-    state0 = policy.initial_state(4).double()
-    trial_start = torch.zeros(12, 4, dtype=torch.bool)
-    trial_start[0] = True
-    if restarts:
-        trial_start[5, 1] = True
     results = []
-    for use_fused in (False, True):
-        policy.fused_gru = use_fused
-        policy.zero_grad()
-        logits, values = policy.unroll(x, state0, trial_start)
+    for kernel in ("torch", "fused"):
+        replayer = _with_kernel(policy, kernel, **kwargs)
+        logits, values = replayer.unroll(x, replayer.initial_state(4).double())
         (logits.square().sum() + values.sum()).backward()
-        results.append([logits.detach(), values.detach(), *[p.grad.clone() for p in policy.parameters()
+        assert replayer.gru_kernel.fused == (kernel == "fused")
+        results.append([logits.detach(), values.detach(), *[p.grad.clone() for p in replayer.parameters()
                                                              if p.grad is not None]])
     assert len(results[0]) == len(results[1]) > 2
     for a, b in zip(*results):
         torch.testing.assert_close(b, a, rtol=1e-10, atol=1e-11)
 
 
+def test_a_policy_resolves_its_kernel_at_its_first_training_replay(monkeypatch):
+    calls = []
+    monkeypatch.setattr(fused_gru, "load", lambda: calls.append(1) or "no compiler here")
+    policy = RecurrentActorCritic(4, 2, hidden=8, gru_kernel="auto")
+    x = torch.rand(5, 3, policy.input_dim)
+    with torch.no_grad():  # collection and evaluation: no backward pass, nothing loaded
+        policy.unroll(x, policy.initial_state(3))
+    assert calls == [] and policy.gru_kernel.fused is None
+    policy.unroll(x, policy.initial_state(3))
+    policy.unroll(x, policy.initial_state(3))
+    assert calls == [1] and policy.gru_kernel.fused is False  # once, then cached
+    assert policy.resolve_gru_kernel() == "no compiler here; training replays use torch.nn.GRU"
+    assert RecurrentActorCritic(4, 2, hidden=8).gru_kernel.choice == "torch"  # built directly: torch.nn.GRU
+    fused = RecurrentActorCritic(4, 2, hidden=8, gru_kernel="fused")
+    with pytest.raises(ConfigError, match="^--gru-kernel fused: no compiler here$"):
+        fused.unroll(x, fused.initial_state(3))
+    on_meta = RecurrentActorCritic(4, 2, hidden=8, gru_kernel="fused").to("meta")  # any device but the CPU
+    with pytest.raises(ConfigError, match="--gru-kernel fused does not fit this run: it runs on CPU"):
+        on_meta.resolve_gru_kernel()
+    with pytest.raises(ValueError, match="gru_kernel must be one of torch, fused, auto, got 'fast'"):
+        RecurrentActorCritic(4, 2, gru_kernel="fast")
+
+
 def test_kernel_choice(monkeypatch):
     monkeypatch.delenv("RL2_GRU_KERNEL", raising=False)
     config = preset_config("bandit-n10-k5", hidden=16)
     cpu = torch.device("cpu")
-    assert choose_gru_kernel(config, cpu) == (True, None)
-    assert choose_gru_kernel(config.replace(gru_kernel="torch"), cpu) == (False, None)
-    assert choose_gru_kernel(config.replace(rnn="lstm"), cpu) == (False, None)
-    assert choose_gru_kernel(config.replace(algo="trpo"), cpu) == (False, None)
+    assert choose_gru_kernel(config, cpu) == "auto"
+    assert choose_gru_kernel(config.replace(gru_kernel="torch"), cpu) == "torch"
+    assert choose_gru_kernel(config.replace(gru_kernel="fused"), cpu) == "fused"
+    assert choose_gru_kernel(config.replace(rnn="lstm"), cpu) == "torch"
+    assert choose_gru_kernel(config.replace(algo="trpo"), cpu) == "torch"
+    assert choose_gru_kernel(config, torch.device("cuda")) == "torch"
+    assert build_policy(config.replace(gru_kernel="fused")).gru_kernel.choice == "fused"
     for bad in (dict(rnn="lstm"), dict(algo="trpo")):
         with pytest.raises(ConfigError, match="gru_kernel fused replays GRU cores under PPO"):
             config.replace(gru_kernel="fused", **bad)
-    with pytest.raises(ConfigError, match="--gru-kernel fused does not fit this run: it runs on CPU"):
-        choose_gru_kernel(config.replace(gru_kernel="fused"), torch.device("cuda"))
 
 
 def test_the_environment_forces_the_kernel_of_runs_that_say_auto(monkeypatch):
     config = preset_config("bandit-n10-k5", hidden=16)
     cpu = torch.device("cpu")
     monkeypatch.setenv("RL2_GRU_KERNEL", "torch")
-    assert choose_gru_kernel(config, cpu) == (False, None)
-    assert choose_gru_kernel(config.replace(gru_kernel="fused"), cpu) == (True, None)  # a config's own choice wins
+    assert choose_gru_kernel(config, cpu) == "torch"
+    assert choose_gru_kernel(config.replace(gru_kernel="fused"), cpu) == "fused"  # a config's own choice wins
     monkeypatch.setenv("RL2_GRU_KERNEL", "fused")
-    assert choose_gru_kernel(config.replace(gru_kernel="torch"), cpu) == (False, None)
-    assert choose_gru_kernel(config.replace(rnn="lstm"), cpu) == (False, None)  # cores it cannot replay keep nn.GRU
+    assert choose_gru_kernel(config, cpu) == "fused"
+    assert choose_gru_kernel(config.replace(gru_kernel="torch"), cpu) == "torch"
+    assert choose_gru_kernel(config.replace(rnn="lstm"), cpu) == "torch"  # cores it cannot replay keep nn.GRU
     monkeypatch.setenv("RL2_GRU_KERNEL", "fast")
     with pytest.raises(ConfigError, match="RL2_GRU_KERNEL must be one of auto, fused, torch, got 'fast'"):
         choose_gru_kernel(config, cpu)
@@ -126,9 +152,9 @@ def test_loading_an_agent_compiles_nothing_until_its_first_update(monkeypatch):
     calls = []
     monkeypatch.setattr(fused_gru, "load", lambda: calls.append(1))  # returns None: "ready"
     learner = Learner(preset_config("bandit-n10-k5", hidden=16, steps_per_update=100, minibatches=2))
-    assert calls == [] and not learner.policy.fused_gru
+    assert calls == [] and learner.policy.gru_kernel.fused is None
     learner.iterate()
-    assert calls == [1] and learner.policy.fused_gru
+    assert calls == [1] and learner.policy.gru_kernel.fused
 
 
 def test_a_ppo_step_is_the_same_with_either_kernel():
@@ -140,12 +166,13 @@ def test_a_ppo_step_is_the_same_with_either_kernel():
     learner = Learner(config.replace(gru_kernel="torch"))
     rollout = learner.collect()
     steps = []
-    for fused in (False, True):
-        policy = copy.deepcopy(learner.policy)
-        policy.fused_gru = fused
+    for kernel in ("torch", "fused"):
+        policy = build_policy(config.replace(gru_kernel=kernel))
+        policy.load_state_dict(learner.policy.state_dict())
         before = torch.cat([p.detach().flatten() for p in policy.parameters()])
         ppo_update(policy, torch.optim.SGD(policy.parameters(), lr=1.0), rollout, config.ppo, 1, 0.01,
                    torch.Generator().manual_seed(0))
+        assert policy.gru_kernel.fused == (kernel == "fused")
         steps.append(torch.cat([p.detach().flatten() for p in policy.parameters()]) - before)
     assert steps[0].abs().max() > 1e-3  # a real step, clipped to max_grad_norm
     torch.testing.assert_close(steps[1], steps[0], rtol=1e-4, atol=1e-6)

@@ -28,22 +28,27 @@ def test_step_by_step_equals_unroll(rnn, critic, head_hidden):
 @pytest.mark.parametrize("rnn", ["gru", "lstm"])
 @pytest.mark.parametrize("critic", ["shared", "separate"])
 def test_state_resets_at_trial_start_and_survives_episode_ends(rnn, critic):
+    """Every trial starts from the zero state, so whole trials replay from it with no reset mask; inside
+    a trial the state runs through the episode end (step 1 reads the done flag but keeps the cue)."""
     torch.manual_seed(0)
-    policy = RecurrentActorCritic(obs_dim=2, num_actions=3, rnn=rnn, hidden=8, critic=critic)
-    x = torch.randn(8, 2, policy.input_dim)
-    start = torch.zeros(8, 2, dtype=torch.bool)
-    start[0] = True
-    start[4, 0] = True  # column 0 holds two trials of 4 steps; column 1 one trial of 8
-    logits, _ = policy.unroll(x, policy.initial_state(2), start)
-    second_alone, _ = policy.unroll(x[4:, :1], policy.initial_state(1))
-    assert torch.allclose(logits[4:, 0], second_alone[:, 0], atol=1e-5)  # nothing before the reset matters
-    # In column 1 the step-4 input has the episode-done flag set, but the state is carried:
-    # changing the first step changes everything after it.
-    x2 = x.clone()
-    x2[0, 1] += 1.0
-    logits2, _ = policy.unroll(x2, policy.initial_state(2), start)
-    assert not torch.allclose(logits2[7, 1], logits[7, 1])
-    assert torch.allclose(logits2[4:, 0], logits[4:, 0], atol=1e-6)
+    env, cues = CueEnv(), torch.tensor([0, 1, 2, 3])
+    policy = RecurrentActorCritic(env.obs_dim, env.num_actions, rnn=rnn, hidden=8, critic=critic)
+    assert policy.initial_state(4).shape == (policy.state_layers, 4, 8) and not policy.initial_state(4).any()
+    first = collect_trials(env, policy, cues, episodes=2, max_steps=3, generator=torch.Generator().manual_seed(0))
+    collect_trials(env, policy, cues.flip(0), episodes=2, max_steps=3, generator=torch.Generator().manual_seed(1))
+    again = collect_trials(env, policy, cues, episodes=2, max_steps=3, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(again.actions, first.actions) and torch.equal(again.logprobs, first.logprobs)
+    # Whole-trial columns replayed from the initial state give collection's log-probs and values.
+    logits, values = policy.unroll(first.inputs, policy.initial_state(4))
+    assert torch.allclose(policy.action_stats(logits, first.actions)[0], first.logprobs, atol=1e-5)
+    assert torch.allclose(values, first.values, atol=1e-5)
+    assert first.inputs[1, :, -1].eq(1).all() and first.terminated[0].all()  # episode 1 ended at step 0
+    # Only the cue at step 0 differs: episode 2's outputs change through the state, in that column only.
+    x = first.inputs.clone()
+    x[0, 0, :5] = x[0, 1, :5]
+    logits2, values2 = policy.unroll(x, policy.initial_state(4))
+    assert (values2[1:, 0] - values[1:, 0]).abs().min() > 1e-3 and (logits2[1:, 0] != logits[1:, 0]).all()
+    assert torch.equal(logits2[:, 1:], logits[:, 1:]) and torch.equal(values2[:, 1:], values[:, 1:])
 
 
 @pytest.mark.parametrize("head_hidden", [0, 8])

@@ -1,0 +1,190 @@
+"""The recurrent actor-critic: φ(s, a_prev, r_prev, d_prev) -> encoder -> GRU/LSTM -> policy and value heads.
+
+Discrete actions get a categorical policy. Box actions (``continuous=True``) get a diagonal Gaussian
+whose mean is the head's output and whose log-std is one learned vector, independent of the state (as
+in PPO's original MuJoCo setup): the std then shrinks only as the whole policy grows sure, and a state
+cannot collapse its own exploration.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from rl2.noise import RandomSource
+from rl2.policy.cores import GRUKernel, RecurrentState, make_core, run_core
+from rl2.policy.encoders import make_encoder
+from rl2.policy.heads import categorical_sample, categorical_stats, gaussian_sample, gaussian_stats, torso
+from rl2.policy.normalizers import InputNormalizer, ValueNormalizer
+
+
+class RecurrentActorCritic(nn.Module):
+    """A recurrent core with a policy head and a value head (as in the paper).
+
+    critic="shared": one core feeds both heads (cheapest). critic="separate": the value head has a
+    recurrent core of its own, so that fitting the value function cannot move the policy — what
+    TRPO's trust region needs. Either way both see the same inputs.
+
+    The state is reset only at trial starts, and every sequence this policy replays starts at one:
+    rollouts are aligned with trials, and PPO replays whole-trial columns from ``initial_state``. So
+    ``unroll`` takes no per-step reset mask; inside a trial the state runs through episode ends
+    (the episode-done flag is an input, not a reset).
+
+    gru_kernel: what replays a GRU core under a backward pass (see ``GRUKernel``): "torch"
+    (torch.nn.GRU, the default), "fused" (rl2's C++ kernel) or "auto" (fused where it loads). It is
+    resolved at the first such replay (or ``resolve_gru_kernel``), never at construction, and is no
+    parameter: checkpoints are the same either way.
+    """
+
+    def __init__(self, obs_dim: int | tuple[int, ...], num_actions: int, rnn: str = "gru", hidden: int = 256,
+                 critic: str = "shared", continuous: bool = False, norm_obs: bool = False,
+                 norm_reward: bool = False, head_hidden: int = 0, gru_kernel: str = "torch") -> None:
+        super().__init__()
+        self.continuous = continuous  # Box actions: num_actions is the action vector's size
+        self.obs_shape = (obs_dim,) if isinstance(obs_dim, int) else tuple(obs_dim)
+        self.obs_dim = math.prod(self.obs_shape)
+        self.num_actions = num_actions
+        self.input_dim = self.obs_dim + num_actions + 2  # the flattened φ a step receives
+        self.hidden = hidden
+        self.rnn_type = rnn
+        self.critic = critic
+        self.gru_kernel = GRUKernel(gru_kernel)
+        # The modules are created in this order so that a seed gives the same weights as ever.
+        # A separate critic gets its own encoder too, so that fitting values never moves the policy.
+        self.encoder = make_encoder(self.obs_shape)
+        self.value_encoder = make_encoder(self.obs_shape) if critic == "separate" else None
+        core_input = self.input_dim if self.encoder is None else self.encoder.out_dim + num_actions + 2
+        self.core = make_core(rnn, core_input, hidden)
+        self.value_core = make_core(rnn, core_input, hidden) if critic == "separate" else None
+        # Optional torsos: a tanh layer each, so the heads read a nonlinear function of the state
+        # (identities without weights by default: linear heads' checkpoints stay as before).
+        self.policy_torso = torso(hidden, head_hidden)
+        self.value_torso = torso(hidden, head_hidden)
+        head_in = head_hidden or hidden
+        self.policy_head = nn.Linear(head_in, num_actions)
+        self.value_head = nn.Linear(head_in, 1)
+        self.value_norm = ValueNormalizer()
+        # Created only where asked for, so the discrete families' weights and checkpoints are as before.
+        self.input_norm = (InputNormalizer(self.obs_dim, self.obs_dim + num_actions, norm_obs, norm_reward)
+                           if norm_obs or norm_reward else None)
+        self._init_weights()
+        if continuous:  # created after the init loop: it draws no random numbers
+            self.log_std = nn.Parameter(torch.zeros(num_actions))
+
+    def _init_weights(self) -> None:
+        # Orthogonal recurrent weights as in the paper; a near-uniform initial policy (gain 0.01)
+        # so early trials explore; zero biases.
+        for name, param in self.named_parameters():
+            if "weight_hh" in name:
+                for chunk in param.data.chunk(param.shape[0] // self.hidden, 0):
+                    nn.init.orthogonal_(chunk)
+            elif "weight_ih" in name:
+                nn.init.xavier_uniform_(param)
+            elif "core" in name:
+                nn.init.zeros_(param)
+        nn.init.orthogonal_(self.policy_head.weight, gain=0.01)
+        nn.init.zeros_(self.policy_head.bias)
+        nn.init.orthogonal_(self.value_head.weight, gain=1.0)
+        nn.init.zeros_(self.value_head.bias)
+        for layer_stack in (self.policy_torso, self.value_torso):
+            for layer in layer_stack.modules():
+                if isinstance(layer, nn.Linear):  # CleanRL's init of tanh layers
+                    nn.init.orthogonal_(layer.weight, gain=math.sqrt(2))
+                    nn.init.zeros_(layer.bias)
+
+    def policy_parameters(self) -> list[nn.Parameter]:
+        """Every parameter the action distribution depends on."""
+        encoder = list(self.encoder.parameters()) if self.encoder is not None else []
+        log_std = [self.log_std] if self.continuous else []
+        return [*encoder, *self.core.parameters(), *self.policy_torso.parameters(), *self.policy_head.parameters(),
+                *log_std]
+
+    def value_only_parameters(self) -> list[nn.Parameter]:
+        """The parameters that move the value estimate but not the policy."""
+        core = list(self.value_core.parameters()) if self.value_core is not None else []
+        encoder = list(self.value_encoder.parameters()) if self.value_encoder is not None else []
+        return [*encoder, *core, *self.value_torso.parameters(), *self.value_head.parameters()]
+
+    @property
+    def layers_per_core(self) -> int:
+        return 2 if self.rnn_type == "lstm" else 1
+
+    @property
+    def state_layers(self) -> int:
+        return self.layers_per_core * (2 if self.value_core is not None else 1)
+
+    def initial_state(self, batch: int, device: torch.device | str | None = None) -> RecurrentState:
+        """The state at every trial start: zeros [state_layers, batch, hidden]."""
+        device = device if device is not None else self.policy_head.weight.device
+        return torch.zeros(self.state_layers, batch, self.hidden, device=device)
+
+    def resolve_gru_kernel(self) -> str | None:
+        """Resolves the GRU kernel now rather than at the first training replay (loading the fused one,
+        which compiles it on a machine's first use); returns why "auto" fell back to torch.nn.GRU, or None."""
+        self.gru_kernel.resolve(self.policy_head.weight.device)
+        return self.gru_kernel.note
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Inputs [..., input_dim] -> the policy core's and the value core's inputs (normalized where
+        configured, images encoded)."""
+        if self.input_norm is not None:
+            x = self.input_norm(x)
+        if self.encoder is None:
+            return x, x
+        obs, extras = x[..., : self.obs_dim], x[..., self.obs_dim :]
+        x_pi = torch.cat([self.encoder(obs), extras], -1)
+        x_v = x_pi if self.value_encoder is None else torch.cat([self.value_encoder(obs), extras], -1)
+        return x_pi, x_v
+
+    def _run_core(self, x: tuple[torch.Tensor, torch.Tensor], state: RecurrentState
+                  ) -> tuple[tuple[torch.Tensor, torch.Tensor], RecurrentState]:
+        """Encoded inputs (policy's, value's), each [T, B, D'] -> (policy features, value features),
+        each [T, B, H], and the final state."""
+        x_pi, x_v = x
+        if self.value_core is None:
+            out, state = run_core(self.core, x_pi, state, self.gru_kernel)
+            return (out, out), state
+        L = self.layers_per_core
+        out_pi, state_pi = run_core(self.core, x_pi, state[:L], self.gru_kernel)
+        out_v, state_v = run_core(self.value_core, x_v, state[L:], self.gru_kernel)
+        return (out_pi, out_v), torch.cat([state_pi, state_v], 0)
+
+    def heads(self, features: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(policy, value) features [..., H] -> logits [..., A] and values [...] in return units."""
+        out_pi, out_v = self.policy_torso(features[0]), self.value_torso(features[1])
+        value = self.value_head(out_v).squeeze(-1) * self.value_norm.std + self.value_norm.mean
+        return self.policy_head(out_pi), value
+
+    def step(self, x: torch.Tensor, state: RecurrentState) -> tuple[torch.Tensor, torch.Tensor, RecurrentState]:
+        """One step for B tasks: x [B, D] -> logits [B, A], value [B], next state."""
+        (out_pi, out_v), state = self._run_core(self.encode(x.unsqueeze(0)), state)  # [1, B, D]
+        logits, value = self.heads((out_pi.squeeze(0), out_v.squeeze(0)))
+        return logits, value, state
+
+    def unroll(self, x: torch.Tensor, state0: RecurrentState) -> tuple[torch.Tensor, torch.Tensor]:
+        """Replays whole trials x [T, B, D] from state0 -> logits [T, B, A], values [T, B].
+
+        Each column is one trial from its first step (so state0 is ``initial_state``): the whole
+        sequence goes through the core in one call, with no reset inside it.
+        """
+        features, _ = self._run_core(self.encode(x), state0)  # images go through the CNN once, for all steps
+        return self.heads(features)
+
+    def sample(self, out: torch.Tensor, generator: RandomSource, greedy: bool = False
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Actions from the policy head's output [B, A] (logits, or Gaussian means) and their log-probs [B].
+
+        Discrete: [B] long; Box: [B, A] floats in the unbounded Gaussian space (the env clips them).
+        Greedy: the most likely action (the argmax, or the mean).
+        """
+        if not self.continuous:
+            return categorical_sample(out, generator, greedy)
+        return gaussian_sample(out, self.log_std, generator, greedy)
+
+    def action_stats(self, out: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log-probability of the actions and the policy's entropy, both [...] (see ``categorical_stats``)."""
+        if not self.continuous:
+            return categorical_stats(out, actions)
+        return gaussian_stats(out, self.log_std, actions)
