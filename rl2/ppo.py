@@ -148,8 +148,9 @@ def shuffled_minibatches(batch: int, count: int, generator: torch.Generator, dev
 
 def minibatch_parts(advantages: torch.Tensor, mask: torch.Tensor | None, count: int, norm_adv: bool,
                     generator: torch.Generator, world: World = SINGLE) -> Iterator[Minibatch]:
-    """One epoch of minibatches, this rank's equal part of each (under torchrun every rank holds the
-    global rollout and draws the same split)."""
+    """One epoch's minibatches as this rank trains on them: its equal part of each one's trial columns,
+    their advantages and valid steps. (Under torchrun every rank holds the global rollout and draws the
+    same split from the same generator.)"""
     for cols in shuffled_minibatches(advantages.shape[1], count, generator, advantages.device):
         adv = advantages[:, cols]  # [T, mb]
         mb_mask = None if mask is None else mask[:, cols]
