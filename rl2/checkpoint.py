@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import re
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from rl2.atomic import write_atomic
 
 FORMAT_VERSION = 1
 MAGIC = b"RL2CKPT"
@@ -38,21 +39,12 @@ def save_checkpoint(directory: Path, update: int, state: dict[str, Any], keep: i
 
 
 def write_checkpoint(path: Path, state: dict[str, Any]) -> Path:
-    """Writes one checkpoint file atomically: temp file, flush, fsync, rename."""
-    path = Path(path)
+    """Writes one checkpoint file atomically (``rl2.atomic.write_atomic``): header line, then payload."""
     buffer = io.BytesIO()
     torch.save(state, buffer)
     payload = buffer.getvalue()
     header = b"%s %d %s\n" % (MAGIC, FORMAT_VERSION, hashlib.sha256(payload).hexdigest().encode())
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(header)
-        f.write(payload)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-    return path
+    return write_atomic(path, header + payload)
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
@@ -97,11 +89,3 @@ def load_latest(directory: Path) -> tuple[Path, dict[str, Any]]:
         raise CheckpointError(f"no valid checkpoint in {directory}: {errors[0]}")
     raise CheckpointError(f"no checkpoint in {directory}")
 
-
-def _fsync_dir(directory: Path) -> None:
-    # The rename is durable only once the directory entry is on disk.
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
+from rl2.atomic import write_atomic
 from rl2.checkpoint import CheckpointError
 from rl2.config import ConfigError, all_fields, describe_bounds
 from rl2.memory import check_fits, results_bytes
@@ -315,9 +316,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         results[key] = tune_setting(task, args.tasks, args.seed)
         print(f"{key}: {json.dumps(results[key])}", flush=True)
         output.parent.mkdir(parents=True, exist_ok=True)
-        tmp = output.with_name(f".{output.name}.tmp")
-        tmp.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
-        tmp.replace(output)
+        write_atomic(output, json.dumps(results, indent=2, sort_keys=True) + "\n")
     print(f"written to {output}")
     return 0
 

@@ -94,6 +94,13 @@ class World:
         shares differing by at most one (some may be empty)."""
         return slice(self.rank * n // self.size, (self.rank + 1) * n // self.size)
 
+    def part(self, x: torch.Tensor, dim: int = 0) -> torch.Tensor:
+        """This rank's contiguous share of x along `dim` (``shard`` of its size, a view); x itself alone."""
+        if self.size == 1:
+            return x
+        mine = self.shard(x.shape[dim])
+        return x.narrow(dim, mine.start, mine.stop - mine.start)
+
     def noise(self, generator: torch.Generator, n: int) -> RandomSource:
         """The random source of this rank's rows of a global batch of n (the generator itself alone)."""
         if self.size == 1:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -126,6 +127,40 @@ class UpdateStats:
 STAT_NAMES = ("policy", "value", "entropy", "approx_kl", "clipfrac")
 
 
+@dataclass(frozen=True)
+class Minibatch:
+    """This rank's part of one minibatch of whole trial columns (the whole minibatch in one process)."""
+
+    cols: torch.Tensor  # [b] long: the columns of the (global) rollout it trains on
+    advantages: torch.Tensor  # [T, b] normalized, where asked, with the statistics of the whole global minibatch
+    mask: torch.Tensor | None  # [T, b] bool: valid steps (None where every step is)
+
+
+def shuffled_minibatches(batch: int, count: int, generator: torch.Generator, device: torch.device
+                         ) -> Iterator[torch.Tensor]:
+    """One epoch: a fresh random split of `batch` trial columns into `count` equal minibatches,
+    [batch // count] each."""
+    order = torch.randperm(batch, generator=generator, device=generator.device).to(device)
+    size = batch // count
+    for i in range(count):
+        yield order[i * size : (i + 1) * size]
+
+
+def minibatch_parts(advantages: torch.Tensor, mask: torch.Tensor | None, count: int, norm_adv: bool,
+                    generator: torch.Generator, world: World = SINGLE) -> Iterator[Minibatch]:
+    """One epoch's minibatches as this rank trains on them: its equal part of each one's trial columns,
+    their advantages and valid steps. (Under torchrun every rank holds the global rollout and draws the
+    same split from the same generator.)"""
+    for cols in shuffled_minibatches(advantages.shape[1], count, generator, advantages.device):
+        adv = advantages[:, cols]  # [T, mb]
+        mb_mask = None if mask is None else mask[:, cols]
+        # Normalized before the split: every rank's part sees the global minibatch's statistics
+        # (the biased std: defined for one step too).
+        if norm_adv:
+            adv = (adv - masked_mean(adv, mb_mask)) / (masked_std(adv, mb_mask) + 1e-8)
+        yield Minibatch(world.part(cols), world.part(adv, 1), None if mb_mask is None else world.part(mb_mask, 1))
+
+
 def ppo_update(policy: RecurrentActorCritic, optimizer: torch.optim.Optimizer, rollout: Rollout,
                cfg: PPOConfig, minibatches: int, ent_coef: float, generator: torch.Generator,
                world: World = SINGLE) -> UpdateStats:
@@ -135,41 +170,29 @@ def ppo_update(policy: RecurrentActorCritic, optimizer: torch.optim.Optimizer, r
     its equal part of every minibatch; gradients and statistics are averaged over the ranks.
     """
     advantages, returns, mask = advantages_and_returns(policy, rollout, cfg)
-    B = rollout.rewards.shape[1]
-    per_mb = B // minibatches
-    mine = world.shard(per_mb)  # this rank's part of every minibatch
-    state0 = policy.initial_state(mine.stop - mine.start, rollout.inputs.device)
-    totals = torch.zeros(len(STAT_NAMES), device=rollout.inputs.device)
-    epochs_done = 0
+    device = rollout.inputs.device
+    epoch_sums = []  # per epoch: STAT_NAMES summed over its minibatches, on the device (no host sync per minibatch)
     for _ in range(cfg.epochs):
-        order = torch.randperm(B, generator=generator, device=generator.device).to(rollout.inputs.device)
-        epoch = torch.zeros_like(totals)  # stays on the device: no host sync per minibatch
-        for i in range(minibatches):
-            cols = order[i * per_mb : (i + 1) * per_mb]
-            adv = advantages[:, cols]
-            mb_mask = None if mask is None else mask[:, cols]
-            if cfg.norm_adv:  # statistics of the whole (global) minibatch; biased std: defined for one step too
-                adv = (adv - masked_mean(adv, mb_mask)) / (masked_std(adv, mb_mask) + 1e-8)
-            cols, adv = cols[mine], adv[:, mine]
-            mb_mask = None if mb_mask is None else mb_mask[:, mine]
-            out, values = policy.unroll(rollout.policy_inputs(cols), state0)  # [T, mb, A], [T, mb]
-            logp, entropy = policy.action_stats(out, rollout.actions[:, cols])
-            value_error = (values - returns[:, cols]) / policy.value_norm.std
-            terms = ppo_loss(logp, rollout.logprobs[:, cols], adv, value_error, entropy,
-                             cfg.clip, cfg.vf_coef, ent_coef, mb_mask)
+        sums = torch.zeros(len(STAT_NAMES), device=device)
+        for mb in minibatch_parts(advantages, mask, minibatches, cfg.norm_adv, generator, world):
+            # Whole trials replayed from the initial state reproduce collection's recurrent states.
+            state0 = policy.initial_state(len(mb.cols), device)
+            out, values = policy.unroll(rollout.policy_inputs(mb.cols), state0)  # [T, b, A], [T, b]
+            logp, entropy = policy.action_stats(out, rollout.actions[:, mb.cols])
+            value_error = (values - returns[:, mb.cols]) / policy.value_norm.std
+            terms = ppo_loss(logp, rollout.logprobs[:, mb.cols], mb.advantages, value_error, entropy,
+                             cfg.clip, cfg.vf_coef, ent_coef, mb.mask)
             optimizer.zero_grad(set_to_none=True)
             terms.loss.backward()
             # The mean of equal parts' mean gradients is the gradient of the global minibatch's mean loss.
             world.average_gradients(policy.parameters())
             nn.utils.clip_grad_norm_(policy.parameters(), cfg.max_grad_norm)
             optimizer.step()
-            epoch += torch.stack([getattr(terms, name).detach() for name in STAT_NAMES])
-        epoch = world.mean(epoch)
-        totals += epoch
-        epochs_done += 1
-        if cfg.target_kl > 0 and float(epoch[STAT_NAMES.index("approx_kl")]) / minibatches > cfg.target_kl:
+            sums += torch.stack([getattr(terms, name).detach() for name in STAT_NAMES])
+        epoch_sums.append(world.mean(sums))
+        if cfg.target_kl > 0 and float(epoch_sums[-1][STAT_NAMES.index("approx_kl")]) / minibatches > cfg.target_kl:
             break
-    means = (totals / (epochs_done * minibatches)).tolist()
+    means = (sum(epoch_sums) / (len(epoch_sums) * minibatches)).tolist()
     return UpdateStats(
         policy_loss=means[0],
         value_loss=means[1],
@@ -177,5 +200,5 @@ def ppo_update(policy: RecurrentActorCritic, optimizer: torch.optim.Optimizer, r
         approx_kl=means[3],
         clipfrac=means[4],
         explained_variance=explained_variance(rollout.values, returns, mask),
-        epochs=epochs_done,
+        epochs=len(epoch_sums),
     )

@@ -106,7 +106,11 @@ def collect_trials(env: TrialEnv, policy: RecurrentActorCritic, tasks: Any, epis
     """
     obs = env.reset(tasks)
     B, device = obs.shape[0], obs.device
-    T, A = max_steps, env.num_actions
+    A = env.num_actions
+    # Episodes that never end early (the env's ``fixed_length``) end every trial at one known step:
+    # run exactly that many, without asking the device each step whether all trials have ended.
+    fixed = getattr(env, "fixed_length", False)
+    T = min(max_steps, episodes * env.episode_length) if fixed else max_steps
     state = policy.initial_state(B, device)
     if policy.continuous:  # no previous action at a trial's start: zeros (discrete: -1, a zero one-hot)
         prev_action = torch.zeros(B, A, device=device)
@@ -144,7 +148,8 @@ def collect_trials(env: TrialEnv, policy: RecurrentActorCritic, tasks: Any, epis
         obs, prev_action, prev_reward = result.obs, action, result.reward
         prev_done = result.episode_done.to(prev_reward.dtype)
         episodes_done += result.episode_done.long()
-        if t + 1 < T and bool((episodes_done >= episodes).all()):
+        # A host read (it waits for the device): only where trials may end at different steps.
+        if not fixed and t + 1 < T and bool((episodes_done >= episodes).all()):
             steps = t + 1  # every trial has ended: the remaining rows would be padding only
             break
     v = valid[:steps]

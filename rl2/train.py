@@ -14,6 +14,7 @@ Run directory layout::
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
@@ -27,6 +28,7 @@ from typing import Callable, TextIO
 import torch
 
 from rl2 import fused_gru
+from rl2.atomic import write_atomic
 from rl2.checkpoint import FORMAT_VERSION, CheckpointError, list_checkpoints, load_latest, save_checkpoint
 from rl2.config import Config, ConfigError
 from rl2.distributed import SINGLE, World
@@ -64,7 +66,7 @@ def prepare_run_dir(run_dir: Path, config: Config, overwrite: bool) -> None:
     except OSError as e:
         raise RunDirError(f"cannot create run directory {run_dir}: {e.strerror}") from None
     check_writable(run_dir)
-    _atomic_write_text(run_dir / "config.json", config.to_json() + "\n")
+    write_atomic(run_dir / "config.json", config.to_json() + "\n")
 
 
 def check_writable(run_dir: Path) -> None:
@@ -91,12 +93,6 @@ def load_run_config(run_dir: Path) -> Config:
     return Config.from_json(path.read_text())
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 class MetricsLog:
     """The CSV and TensorBoard logs of a run; on resume, rows past the checkpoint are dropped."""
 
@@ -119,12 +115,11 @@ class MetricsLog:
             return
         self.columns = list(rows[0].keys())
         kept = [r for r in rows if int(r["update"]) <= update]
-        tmp = self.path.with_name(".metrics.csv.tmp")
-        with open(tmp, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=self.columns)
-            w.writeheader()
-            w.writerows(kept)
-        os.replace(tmp, self.path)
+        text = io.StringIO(newline="")
+        w = csv.DictWriter(text, fieldnames=self.columns)
+        w.writeheader()
+        w.writerows(kept)
+        write_atomic(self.path, text.getvalue())
 
     def write(self, row: dict[str, float]) -> None:
         if self.columns is None:
@@ -312,7 +307,7 @@ def train(config: Config, run_dir: Path, resume: bool = False, overwrite: bool =
             log.close()
     result = evaluate(learner.policy, config.task, config.run.eval_trials, config.run.eval_seed)
     if world.is_main:
-        _atomic_write_text(run_dir / "eval.json", json.dumps(result.summary(), indent=2) + "\n")
+        write_atomic(run_dir / "eval.json", json.dumps(result.summary(), indent=2) + "\n")
     return learner, result
 
 
@@ -331,7 +326,7 @@ def write_baselines(run_dir: Path, rows: list, trials: int, seed: int) -> Path:
     """Stores the baselines' held-out results beside the run's, for the plots and the report."""
     path = run_dir / "baselines.json"
     data = {"trials": trials, "eval_seed": seed, "methods": {row.name: row.result.summary() for row in rows}}
-    _atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+    write_atomic(path, json.dumps(data, indent=2) + "\n")
     return path
 
 
@@ -349,14 +344,7 @@ def write_figures(run_dirs: list[Path], out_dir: Path, pngs: dict[str, bytes] | 
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise RunDirError(f"cannot create {out_dir}: {e.strerror}") from None
-    written = []
-    for name, data in pngs.items():
-        path = out_dir / f"{name}.png"
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-        written.append(path)
-    return written
+    return [write_atomic(out_dir / f"{name}.png", data) for name, data in pngs.items()]
 
 
 def write_report(run_dir: Path, path: Path, pngs: dict[str, bytes] | None = None) -> Path:
@@ -365,7 +353,7 @@ def write_report(run_dir: Path, path: Path, pngs: dict[str, bytes] | None = None
     from rl2.report import render_report
 
     pngs = figure_pngs([run_dir]) if pngs is None else pngs
-    _atomic_write_text(path, render_report(load_run(run_dir), pngs))
+    write_atomic(path, render_report(load_run(run_dir), pngs))
     return path
 
 

@@ -16,7 +16,8 @@ from torch import nn
 from rl2.config import PPOConfig
 from rl2.distributed import SINGLE, World
 from rl2.policy import RecurrentActorCritic, categorical_stats
-from rl2.ppo import UpdateStats, advantages_and_returns, explained_variance, masked_mean, masked_std
+from rl2.ppo import (UpdateStats, advantages_and_returns, explained_variance, masked_mean, masked_std,
+                     shuffled_minibatches)
 from rl2.rollout import Rollout
 
 
@@ -135,16 +136,12 @@ def fit_value(policy: RecurrentActorCritic, optimizer: torch.optim.Optimizer, ro
     """Regresses the value function on the λ-returns (normalized units) over the masked steps;
     returns the mean loss. Under torchrun each rank fits its part of every minibatch, with
     gradients averaged."""
-    B = rollout.rewards.shape[1]
-    per_mb = B // minibatches
-    mine = world.shard(per_mb)
-    state0 = policy.initial_state(mine.stop - mine.start, rollout.inputs.device)
-    total = torch.zeros((), device=rollout.inputs.device)
+    device = rollout.inputs.device
+    total = torch.zeros((), device=device)
     for _ in range(cfg.epochs):
-        order = torch.randperm(B, generator=generator, device=generator.device).to(rollout.inputs.device)
-        for i in range(minibatches):
-            cols = order[i * per_mb : (i + 1) * per_mb][mine]
-            _, values = policy.unroll(rollout.policy_inputs(cols), state0)
+        for cols in shuffled_minibatches(rollout.rewards.shape[1], minibatches, generator, device):
+            cols = world.part(cols)
+            _, values = policy.unroll(rollout.policy_inputs(cols), policy.initial_state(len(cols), device))
             error = ((values - returns[:, cols]) / policy.value_norm.std).pow(2)
             loss = 0.5 * masked_mean(error, None if mask is None else mask[:, cols])
             optimizer.zero_grad(set_to_none=True)

@@ -50,8 +50,7 @@ atomically; an unreadable or inconsistent file is recomputed and replaced.
 
 from __future__ import annotations
 
-import os
-import tempfile
+import io
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +58,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rl2.atomic import write_atomic
 from rl2.cache import cache_dir
 
 __all__ = [
@@ -260,24 +260,17 @@ def _load(path: Path, n: int, grid_size: int) -> GittinsTable | None:
 
 
 def _save_atomically(path: Path, table: GittinsTable) -> None:
-    """Write to a temp file in the same directory, then rename: readers never see half a file."""
+    """Writes the table's .npz through ``rl2.atomic.write_atomic``: readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(
-                handle,
-                meta=np.array([table.n, table.grid_size, _CACHE_VERSION], dtype=np.int64),
-                values=table.values,
-                offsets=table.offsets,
-                max_error=np.array(table.max_error),
-            )
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    buffer = io.BytesIO()
+    np.savez(
+        buffer,
+        meta=np.array([table.n, table.grid_size, _CACHE_VERSION], dtype=np.int64),
+        values=table.values,
+        offsets=table.offsets,
+        max_error=np.array(table.max_error),
+    )
+    write_atomic(path, buffer.getvalue())
 
 
 def gittins_table(n: int, grid_size: int | None = None, use_cache: bool = True) -> GittinsTable:

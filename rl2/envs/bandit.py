@@ -13,6 +13,7 @@ class BanditEnv:
     """Pulls arms of B bandits at once. The observation is a constant 1: a bandit has no state."""
 
     episode_length = 1
+    fixed_length = True  # every pull is a whole episode: a trial is exactly n pulls
 
     def __init__(self, k: int) -> None:
         self.num_actions = k

@@ -43,6 +43,8 @@ class TrialEnv(Protocol):
     num_actions: int  # discrete: the number of actions; Box actions (``continuous``): the action vector's size
     episode_length: int
     # Box actions: ``continuous = True`` (envs without the attribute are discrete)
+    # Episodes that never end before ``episode_length`` steps: ``fixed_length = True``, and a trial is
+    # then collected for exactly its length, without a per-step check that all trials have ended
     # Episodes that succeed or fail (StepResult.success, or terminated): ``reports_success = True``, and
     # the success rate of each episode index is logged and evaluated
 

@@ -16,6 +16,8 @@ class MDPEnv:
     baseline), so an episode's end is reported as ``terminated``, not ``truncated``.
     """
 
+    fixed_length = True  # every episode is exactly `horizon` steps
+
     def __init__(self, states: int, actions: int, horizon: int) -> None:
         self.num_states = states
         self.num_actions = actions
