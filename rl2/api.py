@@ -86,8 +86,10 @@ class RL2:
 
     @classmethod
     def load(cls, path: str | Path, device: str | None = None, family: GymFamily | None = None) -> "RL2":
-        """Loads a checkpoint file, or the newest valid checkpoint of a run directory (``family``: the
-        Gymnasium env and tasks of an ``RL2.gym`` agent, which a checkpoint cannot hold)."""
+        """Loads a checkpoint file, or the newest valid checkpoint of a run directory (``device``: where
+        to load it, by default the run's own device where this machine has it, else auto: a GPU run
+        evaluates on a CPU-only machine; ``family``: the Gymnasium env and tasks of an ``RL2.gym``
+        agent, which a checkpoint cannot hold)."""
         path = Path(path)
         if path.is_dir():
             ckpt_dir = path / "checkpoints" if list_checkpoints(path / "checkpoints") else path

@@ -193,7 +193,9 @@ def test_a_cnn_policy_learns_from_pixels(learning_seed, record_figure):
 def test_a_cnn_policy_learns_from_the_first_reward_of_its_trial_too(learning_seed, record_figure):
     # Past the picture's plateau (4.5): what the first reward told (which way round the cue goes) is used,
     # and the second episode earns more than the first.
-    # Sweep (seeds 0-3 x fused, torch x 1 thread): SWEEP_MEMORY
+    # Sweep (seeds 0-3 x fused, torch x 1 thread; in the default test's sweep 2 threads gave the same figures):
+    # mean_trial_return min 5.150 / median 5.159 / max 5.162; episode 2 - episode 1 min 0.068 / median
+    # 0.070 / max 0.168 (the optimum's is 0.25: only episode 1's first step cannot know the swap yet).
     summary = colour_cue_agent(learning_seed, updates=300).evaluate(trials=400, seed=5).summary()
     first, second = summary["episode_return_mean"]
     record_figure("mean_trial_return", summary["mean_trial_return"])
