@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the tagged config of the family registry; format 1 configs are migrated (rl2.migrate)
 MAGIC = b"RL2CKPT"
 _NAME = re.compile(r"^ckpt-(\d{8})\.pt$")
 
