@@ -64,17 +64,17 @@ def _task_flag_help(owners: list[tuple[str, Any]]) -> str:
 
 def _add_task_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per task field of any family; a flag the chosen family lacks is refused when the config is built."""
-    from rl2.families import DEFAULT_FAMILY, registered
-
-    parser.add_argument("--family", dest="family", default=None, metavar="NAME",
-                        help=f"the task family, one of {', '.join(f.name for f in registered())} "
-                             f"[task; default: the preset's, else {DEFAULT_FAMILY}]")
     for name, owners in task_fields().items():
         _add_flag(parser, name, owners[0][1], _task_flag_help(owners))
 
 
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per config field; unset flags stay None so the preset's value is kept."""
+    from rl2.families import DEFAULT_FAMILY, registered
+
+    parser.add_argument("--family", dest="family", default=None, metavar="NAME",
+                        help=f"the task family, one of {', '.join(f.name for f in registered())} "
+                             f"[task; default: the preset's, else {DEFAULT_FAMILY}]")
     _add_task_flags(parser)
     for name, (group, f) in all_fields().items():
         if group != "task":
@@ -88,7 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="meta-train an agent (default preset: %s)" % DEFAULT_PRESET)
     train.add_argument("preset", nargs="?", default=None, help=f"preset name (see `rl2 presets`; default {DEFAULT_PRESET})")
     train.add_argument("--run-dir", type=Path, default=None, help="run directory (default runs/PRESET-TIMESTAMP)")
-    train.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR", help="continue a run from its newest checkpoint")
+    train.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR",
+                       help="continue a run from its newest checkpoint (machine flags and a longer --total-steps "
+                            "may change, nothing else)")
     train.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.add_argument("--no-baselines", action="store_true", help="skip the comparison with classic baselines at the end")

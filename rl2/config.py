@@ -3,7 +3,9 @@
 A config is an experiment (``task``: the family's own dataclass, tagged by its name; ``policy``;
 ``ppo`` and TRPO's own ``trpo``; ``run``: budget and seeds) and the ``machine`` it runs on (device,
 threads, GRU kernel, checkpoints, progress): resuming a run may change the machine and lengthen the
-budget, never the experiment (``check_resumable``). Every field carries its one-line documentation and its allowed range in its metadata, so the CLI's
+budget, never the experiment (``check_resumable``).
+
+Every field carries its one-line documentation and its allowed range in its metadata, so the CLI's
 ``--help``, the validation messages and the docs come from one place.
 """
 
@@ -29,9 +31,6 @@ def opt(default: Any, doc: str, **bounds: Any) -> Any:
     return field(default=default, metadata={"doc": doc, **bounds})
 
 
-EPISODES_DOC = "episodes per trial (bandits: pulls, each an episode of one step)"
-
-
 @dataclass(frozen=True)
 class TaskConfig:
     """The task distribution: the base of each family's own task config (``rl2.families``), tagged
@@ -40,7 +39,7 @@ class TaskConfig:
     family: ClassVar[str] = ""  # the family's registered name, set by each subclass
     box_actions: ClassVar[bool] = False  # Box (continuous) actions: TRPO does not apply
     is_gym: ClassVar[bool] = False  # stepped through the Gymnasium adapter (one process: rl2.distributed reads it)
-    n: int = opt(10, EPISODES_DOC, ge=1)
+    n: int = opt(10, "episodes per trial (bandits: pulls, each an episode of one step)", ge=1)
 
     @property
     def episode_length(self) -> int:
@@ -379,7 +378,11 @@ def config_reference() -> str:
              "and is checked against its range before anything runs. Presets (`rl2 presets`) set some of them.",
              "The `task` group is the chosen family's own: a flag of another family's is refused, naming the",
              "family's fields. `machine` is where the run executes: `rl2 train --resume` accepts changes to it",
-             "and a longer `--total-steps`, and refuses any other change.",
+             "and a longer `--total-steps`, and refuses any other change in one line. The learning-rate and",
+             "entropy schedules run on `update / num_updates`: a longer `--total-steps` stretches them over the",
+             "new length from where the run stands (with `anneal_lr`, the next update's learning rate is that of",
+             "its place in the longer run, so higher than where the shorter run ended). Configs and checkpoints",
+             "of earlier rl2 versions (a flat `task` group) are migrated when read (`rl2/migrate.py`).",
              "This page is generated from `rl2/config.py` and `rl2/families/`: edit the code, then run",
              "`python scripts/make_config_reference.py`.", "",
              "## `task`: the task distribution, the chosen family's own fields (a section per family)", "",
