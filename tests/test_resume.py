@@ -1,10 +1,18 @@
 """`rl2 train --resume`: the machine may change and the budget grow; any other change is one line, exit 2."""
 
 import json
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+import torch
+
+from rl2.checkpoint import list_checkpoints, load_checkpoint, write_checkpoint
+from rl2.cli import main
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 TINY = ["--hidden", "8", "--steps-per-update", "1200", "--minibatches", "4", "--eval-trials", "20",
         "--no-progress", "--no-baselines"]
@@ -50,3 +58,25 @@ def test_a_change_to_the_experiment_is_refused_in_one_line(trained, flags, messa
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert f"rl2 train: cannot resume {trained} with a different config: " in r.stderr and message in r.stderr
     assert (trained / "config.json").read_text() == before
+
+
+def test_a_run_trained_on_a_gpu_resumes_on_a_cpu(tmp_path, monkeypatch, capsys):
+    # The format-1 fixture run, made into what a CUDA run writes: its config's device "cuda", its
+    # checkpoint's storages tagged 'cuda:0' and its generators in CUDA's Philox layout (16 bytes).
+    run_dir = Path(shutil.copytree(FIXTURES / "v1-bandit-run", tmp_path / "gpu-run"))
+    config = json.loads((run_dir / "config.json").read_text())
+    config["run"]["device"] = "cuda"
+    (run_dir / "config.json").write_text(json.dumps(config))
+    newest = list_checkpoints(run_dir / "checkpoints")[-1]
+    state = load_checkpoint(newest)
+    state["config"]["run"]["device"] = "cuda"
+    for name in ("task_generator", "rollout_generator"):
+        state["learner"][name] = torch.arange(16, dtype=torch.uint8)
+    with monkeypatch.context() as m:
+        m.setattr(torch.serialization, "location_tag", lambda storage: "cuda:0")
+        write_checkpoint(newest, state)
+    code = main(["train", "--resume", str(run_dir), "--device", "cpu", "--total-steps", "300", "--no-progress",
+                 "--no-baselines"])
+    assert code == 0, capsys.readouterr().err
+    assert env_steps(run_dir) == [100, 200, 300]
+    assert json.loads((run_dir / "config.json").read_text())["machine"]["device"] == "cpu"
