@@ -54,10 +54,11 @@ def _add_flag(parser: argparse.ArgumentParser, name: str, f: Any, help: str) -> 
 
 def _task_flag_help(owners: list[tuple[str, Any]]) -> str:
     """A task field's help: its doc, range and default, said once for the families that share them."""
+    from rl2.families import registered
     parts: dict[str, list[str]] = {}
     for family, f in owners:
         parts.setdefault(f"{f.metadata['doc']} [{describe_bounds(f)}; default {f.default}", []).append(family)
-    if len(parts) == 1 and len(owners) == len(task_fields()["n"]):
+    if len(parts) == 1 and len(owners) == len(registered()):
         return next(iter(parts)) + "; task of every family]"
     return "; ".join(f"{text}; task of {', '.join(families)}]" for text, families in parts.items())
 

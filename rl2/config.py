@@ -385,6 +385,10 @@ def config_reference() -> str:
              "of earlier rl2 versions (a flat `task` group) are migrated when read (`rl2/migrate.py`).",
              "This page is generated from `rl2/config.py` and `rl2/families/`: edit the code, then run",
              "`python scripts/make_config_reference.py`.", "",
+             "A run's `config.json` (fields left out take their defaults):", "", "```json",
+             '{"version": 2, "task": {"family": "bandit", "n": 10, "k": 5}, "policy": {"hidden": 256},',
+             ' "ppo": {"algo": "ppo", "lr": 0.003}, "trpo": {"max_kl": 0.01}, "run": {"total_steps": 1000000, "seed": 0},',
+             ' "machine": {"device": "auto", "threads": 0}}', "```", "",
              "## `task`: the task distribution, the chosen family's own fields (a section per family)", "",
              "| field | flag | default | allowed | meaning |", "|---|---|---|---|---|",
              f"| `family` | `--family` | `{_default_task().family}` | one of "

@@ -151,3 +151,9 @@ def test_rl2_train_help_lists_every_family_flag_with_its_doc(rl2_cmd):
     flat = " ".join(text.split())
     assert "--hazard FLOAT switching bandits: chance per pull that all arm probabilities are redrawn" in flat
     assert "task of switching]" in flat and "--max-kl FLOAT trpo: limit" in flat and "[machine;" in flat
+
+
+def test_the_config_references_json_example_is_a_config():
+    page = (ROOT / "docs" / "config-reference.md").read_text()
+    config = Config.from_json(re.search(r"```json\n(.*?)```", page, flags=re.DOTALL).group(1))
+    assert config.task.family == "bandit" and (config.task.n, config.task.k, config.ppo.lr) == (10, 5, 0.003)
