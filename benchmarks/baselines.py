@@ -18,13 +18,14 @@ import time
 import torch
 
 from rl2.compare import compare_baselines
-from rl2.config import TaskConfig
+from rl2.families.bandit import BanditConfig
+from rl2.families.mdp import MDPConfig
 from rl2.paper import TABLE1, TABLE2
 
 
 def run_all(tasks: int) -> float:
     start = time.perf_counter()
-    for task in [TaskConfig(n=n, k=k) for n, k in TABLE1] + [TaskConfig(family="mdp", n=n) for n in TABLE2]:
+    for task in [BanditConfig(n=n, k=k) for n, k in TABLE1] + [MDPConfig(n=n) for n in TABLE2]:
         t0 = time.perf_counter()
         rows = compare_baselines(task, tasks, seed=1_000_003)
         label = f"bandit n={task.n} k={task.k}" if task.family == "bandit" else f"mdp n={task.n}"

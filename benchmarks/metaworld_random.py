@@ -11,8 +11,9 @@ import argparse
 
 import torch
 
-from rl2.envs import make_env
-from rl2.evaluate import GYM_CHUNK, mean_ci95, sample_test_tasks
+from rl2.families import make_env
+from rl2.evaluate import mean_ci95, sample_test_tasks
+from rl2.families.adapter import GYM_CHUNK
 from rl2.presets import preset_config
 from rl2.tasks import slice_tasks
 

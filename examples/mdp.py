@@ -9,8 +9,9 @@ agent; a trial is 10 episodes of 10 steps on it.
 
 import argparse
 
-from rl2 import RL2, Config, PolicyConfig, PPOConfig, RunConfig, TaskConfig
+from rl2 import RL2, Config, PolicyConfig, PPOConfig, RunConfig
 from rl2.compare import Row, compare_baselines, format_table
+from rl2.families.mdp import MDPConfig
 
 
 def main() -> None:
@@ -20,7 +21,7 @@ def main() -> None:
     args = parser.parse_args()
 
     config = Config(
-        task=TaskConfig(family="mdp", n=10, states=10, actions=5, horizon=10),
+        task=MDPConfig(n=10, states=10, actions=5, horizon=10),
         policy=PolicyConfig(rnn="gru", hidden=256),
         # 48 trials of 100 steps an update: at this short budget small updates learn first (the
         # mdp-n10 preset's 240-trial updates go further, over millions of steps).

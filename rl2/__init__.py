@@ -6,13 +6,14 @@ becomes a learning algorithm: on a new task it adapts within a trial, with no we
 
 from rl2.agent import Agent
 from rl2.api import RL2
-from rl2.config import Config, ConfigError, PolicyConfig, PPOConfig, RunConfig, TaskConfig
+from rl2.config import (Config, ConfigError, MachineConfig, PolicyConfig, PPOConfig, RunConfig, TaskConfig, TRPOConfig,
+                        make_task)
 from rl2.evaluate import EvalResult, evaluate
 from rl2.presets import DEFAULT_PRESET, PRESETS, preset_config
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Agent", "Config", "ConfigError", "DEFAULT_PRESET", "EvalResult", "PPOConfig", "PRESETS", "PolicyConfig",
-    "RL2", "RunConfig", "TaskConfig", "evaluate", "preset_config",
+    "Agent", "Config", "ConfigError", "DEFAULT_PRESET", "EvalResult", "MachineConfig", "PPOConfig", "PRESETS",
+    "PolicyConfig", "RL2", "RunConfig", "TRPOConfig", "TaskConfig", "evaluate", "make_task", "preset_config",
 ]

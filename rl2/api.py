@@ -38,7 +38,7 @@ class RL2:
         if device is not None:
             config = config.replace(device=device)
         self.config = config.validated()
-        self.learner = Learner(self.config, resolve_device(self.config.run.device), family=family)
+        self.learner = Learner(self.config, resolve_device(self.config.machine.device), family=family)
 
     @classmethod
     def gym(cls, make: Callable[[], Any], tasks: TaskDistribution, name: str = "gym", device: str | None = None,
@@ -49,6 +49,7 @@ class RL2:
         ``n=2, max_episode_steps=50``."""
         family = GymFamily(name, make, tasks, success_key)
         return cls(Config().replace(family="gym", **overrides), device=device, family=family)
+
     @property
     def policy(self):
         return self.learner.policy
@@ -70,7 +71,8 @@ class RL2:
     def evaluate(self, trials: int = 1000, seed: int | None = None, greedy: bool = False
                  ) -> EvalResult | NavigationResult:
         """Frozen weights on fresh held-out tasks: returns per trial and per episode index (mazes:
-        also success and lengths, on held-out mazes of the training size and large ones)."""
+        also success and lengths, on held-out mazes of the training size and large ones: the family's
+        held-out settings)."""
         seed = self.config.run.eval_seed if seed is None else seed
         return evaluate(self.policy, self.config.task, trials, seed, greedy=greedy, family=self.learner.family)
 
@@ -97,7 +99,7 @@ class RL2:
         else:
             state = load_checkpoint(path)
         config = Config.from_dict(state["config"])
-        if device is None and not device_available(config.run.device):
+        if device is None and not device_available(config.machine.device):
             device = "auto"  # e.g. a run trained on a GPU, evaluated on a machine without one
         model = cls(config, device=device, family=family)
         model.learner.load_state_dict(state["learner"])

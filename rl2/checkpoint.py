@@ -16,7 +16,7 @@ import torch
 
 from rl2.atomic import write_atomic
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the tagged config of the family registry; format 1 configs are migrated (rl2.migrate)
 MAGIC = b"RL2CKPT"
 _NAME = re.compile(r"^ckpt-(\d{8})\.pt$")
 

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from rl2.atomic import write_atomic
 from rl2.checkpoint import CheckpointError
-from rl2.config import ConfigError, all_fields, describe_bounds
+from rl2.config import ConfigError, all_fields, check_resumable, describe_bounds, task_fields
+from rl2.families import family_of, setting_title
 from rl2.memory import check_fits, results_bytes
-from rl2.presets import DEFAULT_PRESET, PRESETS, preset_config
+from rl2.presets import DEFAULT_PRESET, all_presets, preset_config
 
 if TYPE_CHECKING:
     from rl2.distributed import World
@@ -46,14 +47,40 @@ def _parse_bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
+def _add_flag(parser: argparse.ArgumentParser, name: str, f: Any, help: str) -> None:
+    kind = {"int": int, "float": float, "bool": _parse_bool, "str": str}[f.type]
+    parser.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, default=None, metavar=f.type.upper(),
+                        help=help.replace("%", "%%"))
+
+
+def _task_flag_help(owners: list[tuple[str, Any]]) -> str:
+    """A task field's help: its doc, range and default, said once for the families that share them."""
+    from rl2.families import registered
+    parts: dict[str, list[str]] = {}
+    for family, f in owners:
+        parts.setdefault(f"{f.metadata['doc']} [{describe_bounds(f)}; default {f.default}", []).append(family)
+    if len(parts) == 1 and len(owners) == len(registered()):
+        return next(iter(parts)) + "; task of every family]"
+    return "; ".join(f"{text}; task of {', '.join(families)}]" for text, families in parts.items())
+
+
+def _add_task_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per task field of any family; a flag the chosen family lacks is refused when the config is built."""
+    for name, owners in task_fields().items():
+        _add_flag(parser, name, owners[0][1], _task_flag_help(owners))
+
+
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per config field; unset flags stay None so the preset's value is kept."""
+    from rl2.families import DEFAULT_FAMILY, registered
+
+    parser.add_argument("--family", dest="family", default=None, metavar="NAME",
+                        help=f"the task family, one of {', '.join(f.name for f in registered())} "
+                             f"[task; default: the preset's, else {DEFAULT_FAMILY}]")
+    _add_task_flags(parser)
     for name, (group, f) in all_fields().items():
-        kind = {"int": int, "float": float, "bool": _parse_bool, "str": str}[f.type]
-        parser.add_argument(
-            "--" + name.replace("_", "-"), dest=name, type=kind, default=None, metavar=f.type.upper(),
-            help=f"{f.metadata['doc']} [{group}; {describe_bounds(f)}; default {f.default}]".replace("%", "%%"),
-        )
+        if group != "task":
+            _add_flag(parser, name, f, f"{f.metadata['doc']} [{group}; {describe_bounds(f)}; default {f.default}]")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,7 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="meta-train an agent (default preset: %s)" % DEFAULT_PRESET)
     train.add_argument("preset", nargs="?", default=None, help=f"preset name (see `rl2 presets`; default {DEFAULT_PRESET})")
     train.add_argument("--run-dir", type=Path, default=None, help="run directory (default runs/PRESET-TIMESTAMP)")
-    train.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR", help="continue a run from its newest checkpoint")
+    train.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR",
+                       help="continue a run from its newest checkpoint (machine flags and a longer --total-steps "
+                            "may change, nothing else)")
     train.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.add_argument("--no-baselines", action="store_true", help="skip the comparison with classic baselines at the end")
@@ -79,11 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="where to evaluate (default: the run's device where it exists here, else auto)")
 
     cmp = sub.add_parser("compare", help="classic baselines and trained runs on the same held-out tasks")
-    cmp.add_argument("family", choices=("bandit", "mdp", "switching"), help="task family")
-    cmp.add_argument("--n", type=int, default=None, help="episodes per trial (default 100 for bandits, 10 for MDPs)")
-    cmp.add_argument("--k", type=int, default=5, help="bandit arms (default 5)")
-    cmp.add_argument("--hazard", type=float, default=None,
-                     help="switching bandits: chance per pull that all arm probabilities are redrawn (default 0.05)")
+    cmp.add_argument("family", help="task family (one with classic baselines: see `rl2 presets`)")
+    _add_task_flags(cmp)  # the setting: the family's own fields, at their defaults where not given
     cmp.add_argument("--runs", type=Path, nargs="*", default=[], metavar="RUN_DIR", help="trained runs to include")
     cmp.add_argument("--tasks", type=int, default=1000, help="held-out tasks (default 1000)")
     cmp.add_argument("--seed", type=int, default=1_000_003, help="seed of the held-out tasks")
@@ -126,7 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    return {name: getattr(args, name) for name in all_fields() if getattr(args, name) is not None}
+    """The config fields given as flags (``--no-progress`` is the machine's progress set false)."""
+    names = ["family", *all_fields()]
+    out = {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+    if getattr(args, "no_progress", False):
+        out["progress"] = False
+    return out
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -145,27 +176,27 @@ def _train(args: argparse.Namespace, world: World) -> int:
         if args.preset is not None or args.run_dir is not None:
             raise UsageError("rl2 train: --resume takes the run's own config: give no preset or --run-dir with it")
         run_dir = args.resume
-        config = world.on_main(lambda: load_run_config(run_dir))
-        differing = {k: v for k, v in overrides.items() if _field_value(config, k) != v}
-        if differing:
-            name, value = next(iter(differing.items()))
-            raise UsageError(f"rl2 train: cannot resume {run_dir} with a different config: "
-                             f"{name} is {_field_value(config, name)!r} there, {value!r} asked")
+        stored = world.on_main(lambda: load_run_config(run_dir))
+        # The machine may change and the budget grow; any other change is refused in one line.
+        config = stored.replace(**overrides)
+        try:
+            check_resumable(stored, config)
+        except ConfigError as e:
+            raise UsageError(f"rl2 train: cannot resume {run_dir} with a {e}") from None
     else:
         preset = args.preset or DEFAULT_PRESET
         config = preset_config(preset, **overrides)
         # Rank 0's clock names the run: the ranks' clocks may straddle a second.
         run_dir = args.run_dir or world.on_main(lambda: Path("runs") / f"{preset}-{datetime.now():%Y%m%d-%H%M%S}")
     world.check(config)  # refuse a batch that does not split over the ranks, or an unusable device,
-    world.device(config.run.device)  # before anything is written
+    world.device(config.machine.device)  # before anything is written
     say = print if world.is_main else _quiet
     say(f"run directory: {run_dir}" + (f" ({world.size} processes)" if world.size > 1 else ""))
-    _, result = train(config, run_dir, resume=args.resume is not None, overwrite=args.overwrite,
-                      progress=not args.no_progress, world=world)
+    _, result = train(config, run_dir, resume=args.resume is not None, overwrite=args.overwrite, world=world)
     say(f"evaluation on held-out tasks ({run_dir / 'eval.json'}):")
     say(format_eval(result.summary()))
-    # No classic baselines navigate mazes from pixels or solve Gymnasium envs.
-    if not args.no_baselines and world.is_main and config.task.has_baselines:
+    # No classic baselines navigate mazes from pixels or solve Gymnasium envs: their families have none.
+    if not args.no_baselines and world.is_main and family_of(config.task).baselines is not None:
         from rl2.compare import Row, compare_baselines, format_table
 
         print("computing the classic baselines on the same held-out tasks ...", flush=True)
@@ -173,7 +204,7 @@ def _train(args: argparse.Namespace, world: World) -> int:
         baselines = compare_baselines(config.task, config.run.eval_trials, config.run.eval_seed)
         write_baselines(run_dir, baselines, config.run.eval_trials, config.run.eval_seed)
         print(format_table([Row("RL² (this run)", result)] + baselines,
-                           f"{_setting_title(config.task)}, {config.run.eval_trials} held-out tasks:"))
+                           f"{setting_title(config.task)}, {config.run.eval_trials} held-out tasks:"))
     if world.is_main:  # rank 0 owns the run directory's files
         pngs = figure_pngs([run_dir])  # rendered once, for the PNG files and the report
         print("figures: " + ", ".join(str(p) for p in write_figures([run_dir], run_dir / "plots", pngs)))
@@ -185,31 +216,21 @@ def _quiet(*args: Any, **kwargs: Any) -> None:
     """print for ranks other than 0: they say nothing."""
 
 
-def _setting_title(task) -> str:
-    if task.is_gym:
-        return task.gym_title
-    if task.family == "bandit":
-        return f"Bernoulli bandits, k={task.k} arms, n={task.n} pulls per trial"
-    if task.family == "maze":
-        return f"random {task.maze_size}x{task.maze_size} mazes seen {task.view}, n={task.n} episodes"
-    if task.family == "switching":
-        return (f"switching Bernoulli bandits, k={task.k} arms, n={task.n} pulls per trial, "
-                f"hazard {task.hazard:g} per pull")
-    return f"random tabular MDPs, {task.states} states, {task.actions} actions, horizon {task.horizon}, n={task.n} episodes"
-
-
 def cmd_compare(args: argparse.Namespace) -> int:
     from rl2.api import RL2
     from rl2.compare import Row, baselines_for, compare_baselines, format_table
-    from rl2.config import Config, PPOConfig, TaskConfig
+    from rl2.config import Config, PPOConfig, make_task
+    from rl2.families import family_named, registered
 
     _one_thread()
-    n = args.n if args.n is not None else (10 if args.family == "mdp" else 100)
-    if args.hazard is not None and args.family != "switching":
-        raise UsageError("rl2 compare: --hazard applies to switching bandits only")
-    hazard = {} if args.hazard is None else {"hazard": args.hazard}
-    task = TaskConfig(family=args.family, n=n, k=args.k, **hazard)
-    Config(task=task, ppo=PPOConfig(steps_per_update=task.trial_length, minibatches=1)).validated()  # ranges of n, k
+    family = family_named(args.family)
+    if family.baselines is None:
+        with_baselines = ", ".join(f.name for f in registered() if f.baselines is not None)
+        raise UsageError(f"rl2 compare: the {family.name} family has no classic baselines (families with them: "
+                         f"{with_baselines})")
+    given = {name: getattr(args, name) for name in task_fields() if getattr(args, name) is not None}
+    task = make_task(family.name, **given)
+    Config(task=task, ppo=PPOConfig(steps_per_update=task.trial_length, minibatches=1)).validated()  # ranges
     if args.tasks < 2:
         raise UsageError(f"rl2 compare: --tasks must be >= 2, got {args.tasks}")
     methods = len(baselines_for(task)) + len(args.runs)
@@ -223,13 +244,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
             raise UsageError(f"rl2 compare: {run_dir} was trained on another setting ({model.config.task})")
         rows.append(Row(f"RL² ({run_dir})", model.evaluate(trials=args.tasks, seed=args.seed)))
     rows += compare_baselines(task, args.tasks, args.seed)
-    print(format_table(rows, f"{_setting_title(task)}, {args.tasks} held-out tasks:"))
+    print(format_table(rows, f"{setting_title(task)}, {args.tasks} held-out tasks:"))
     return 0
-
-
-def _field_value(config, name: str) -> Any:
-    group, _ = all_fields()[name]
-    return getattr(getattr(config, group), name)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -256,7 +272,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     import torch
 
     from rl2.api import RL2
-    from rl2.evaluate import maze_test_settings, sample_test_tasks
+    from rl2.evaluate import held_out_settings, sample_test_tasks
     from rl2.render import record_trial, trial_strip, write_png
 
     if not args.run_dir.exists():
@@ -270,9 +286,9 @@ def cmd_render(args: argparse.Namespace) -> int:
         raise UsageError("rl2 render: --trial must be >= 0 and --episodes >= 1")
     model = RL2.load(args.run_dir)
     task = model.config.task
-    if task.family != "maze":
+    if not family_of(task).renders:
         raise UsageError(f"rl2 render: {args.run_dir} is a {task.family} run; render draws maze runs")
-    settings = list(maze_test_settings(task).values())
+    settings = list(held_out_settings(task).values())
     if args.large and len(settings) < 2:
         raise UsageError("rl2 render: this run has no large test mazes (large_maze_size 0, or the top-down view)")
     setting = dataclasses.replace(settings[1 if args.large else 0], n=args.episodes or task.n)
@@ -300,10 +316,11 @@ def cmd_tune(args: argparse.Namespace) -> int:
     from rl2.compare import setting_key, tune_setting
 
     _one_thread()
-    settings = args.settings or [name for name in PRESETS]
-    unknown = [s for s in settings if s not in PRESETS]
+    tunable = [name for name in all_presets() if family_of(preset_config(name).task).baselines is not None]
+    settings = args.settings or tunable
+    unknown = [s for s in settings if s not in tunable]
     if unknown:
-        raise UsageError(f"rl2 tune: unknown setting {unknown[0]!r} (known: {', '.join(PRESETS)})")
+        raise UsageError(f"rl2 tune: {unknown[0]!r} is no setting with classic baselines (known: {', '.join(tunable)})")
     if args.tasks < 1:
         raise UsageError(f"rl2 tune: --tasks must be >= 1, got {args.tasks}")
     longest = max(preset_config(name).task.n for name in settings)
@@ -328,7 +345,7 @@ def cmd_paper_tables(args: argparse.Namespace) -> int:
     _one_thread()
     if args.tasks < 2:
         raise UsageError(f"rl2 paper-tables: --tasks must be >= 2, got {args.tasks}")
-    longest = max(config.task.n for config in map(preset_config, PRESETS))
+    longest = max(config.task.n for config in map(preset_config, all_presets()))
     check_fits(results_bytes(args.tasks, longest, methods=8), f"rl2 paper-tables: --tasks {args.tasks}")
     if not args.output.resolve().parent.is_dir():
         raise UsageError(f"rl2 paper-tables: cannot write {args.output}: its folder does not exist")
@@ -353,7 +370,7 @@ def _ensure_baselines(run_dirs: list[Path]) -> None:
         if not run_dir.is_dir():
             raise UsageError(f"rl2: {run_dir} is not a run directory")
         config = load_run_config(run_dir)
-        if not config.task.has_baselines:  # mazes, Gymnasium envs
+        if family_of(config.task).baselines is None:  # mazes, Gymnasium envs
             continue
         if (run_dir / "eval.json").is_file() and not (run_dir / "baselines.json").is_file():
             print(f"computing the classic baselines on the held-out tasks of {run_dir} ...", flush=True)
@@ -384,7 +401,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
-    for name, fields in PRESETS.items():
+    for name, fields in all_presets().items():
         marker = " (default)" if name == DEFAULT_PRESET else ""
         print(f"{name}{marker}: " + ", ".join(f"{k}={v}" for k, v in fields.items()))
     return 0

@@ -14,11 +14,11 @@ from importlib import resources
 import torch
 
 from rl2.cache import cache_dir
-from rl2.baselines import BANDIT_BASELINES, BAYES_OPTIMAL_MAX_STATES, bayes_optimal_state_count, run_bandit_baseline
-from rl2.baselines.mdp import MDP_BASELINES, run_mdp_baseline
-from rl2.baselines.switching import SWITCHING_BASELINES, run_switching_baseline
-from rl2.config import TaskConfig
+from rl2.config import ConfigError, TaskConfig
 from rl2.evaluate import EvalResult, mean_ci95, sample_test_tasks
+from rl2.families import Baselines, family_of
+from rl2.families.bandit import BanditConfig
+from rl2.families.mdp import MDPConfig
 
 DISPLAY_NAMES = {
     "random": "Random", "greedy": "Greedy", "epsilon_greedy": "ε-Greedy", "ucb1": "UCB1", "thompson": "TS",
@@ -42,13 +42,15 @@ class Row:
 
 def setting_key(task: TaskConfig) -> str:
     """The key of a setting in the tuning results, e.g. 'bandit-n100-k5', 'mdp-n10' or 'switching-n100-k5-h0.05'."""
-    if task.family == "switching":
-        return f"switching-n{task.n}-k{task.k}-h{task.hazard:g}"
-    if task.is_gym:  # no baselines and no paper table: such a run fills no cell
-        return f"{task.family}-n{task.n}"
-    if task.family == "maze":  # no table of the paper's is a maze's: such a run fills no cell
-        return f"maze-{task.maze_size}x{task.maze_size}"
-    return f"bandit-n{task.n}-k{task.k}" if task.family == "bandit" else f"mdp-n{task.n}"
+    return family_of(task).key(task)
+
+
+def family_baselines(task: TaskConfig) -> Baselines:
+    """The classic baselines of a setting's family; ConfigError where it has none."""
+    baselines = family_of(task).baselines
+    if baselines is None:
+        raise ConfigError(f"the {task.family} family has no classic baselines")
+    return baselines
 
 
 def tuned_hparams(task: TaskConfig) -> dict[str, dict[str, float]]:
@@ -66,27 +68,14 @@ def tuned_hparams(task: TaskConfig) -> dict[str, dict[str, float]]:
 
 
 def baselines_for(task: TaskConfig) -> list[str]:
-    """The baselines that apply to a setting (Bayes-optimal only where its state space is small)."""
-    if task.family == "mdp":
-        return list(MDP_BASELINES)
-    if task.family == "switching":
-        return list(SWITCHING_BASELINES)
-    names = list(BANDIT_BASELINES)
-    if bayes_optimal_state_count(task.n, task.k) > BAYES_OPTIMAL_MAX_STATES:
-        names.remove("bayes_optimal")
-    return names
+    """The baselines that apply to a setting (e.g. Bayes-optimal only where its state space is small)."""
+    return family_baselines(task).names(task)
 
 
 def run_baseline(name: str, task: TaskConfig, tasks, seed: int, hparams: dict[str, float]) -> EvalResult:
     """One baseline on the given held-out tasks -> returns per episode [N, n]."""
     generator = torch.Generator().manual_seed(seed + 2)
-    if task.family == "bandit":
-        rewards = run_bandit_baseline(name, tasks.probs.cpu(), task.n, generator, **hparams)
-    elif task.family == "switching":
-        rewards = run_switching_baseline(name, tasks.probs.cpu(), generator, **hparams)
-    else:
-        rewards = run_mdp_baseline(name, tasks.transitions.cpu(), tasks.mean_rewards.cpu(), task.n, task.horizon,
-                                   generator, **hparams)
+    rewards = family_baselines(task).run(name, task, tasks, generator, hparams)
     return EvalResult(episode_returns=rewards.float())
 
 
@@ -94,26 +83,15 @@ def compare_baselines(task: TaskConfig, trials: int, seed: int, names: list[str]
     """Every applicable baseline on the held-out tasks of `seed`."""
     tasks = sample_test_tasks(task, trials, seed, "cpu")
     tuned = tuned_hparams(task)
-    return [Row(DISPLAY_NAMES[name], run_baseline(name, task, tasks, seed, tuned.get(name, {})))
+    return [Row(DISPLAY_NAMES.get(name, name), run_baseline(name, task, tasks, seed, tuned.get(name, {})))
             for name in (names or baselines_for(task))]
 
 
 def tune_setting(task: TaskConfig, tasks: int, seed: int) -> dict[str, dict[str, float]]:
     """Grid-searches every tunable baseline of a setting on training tasks drawn from `seed`."""
-    from rl2.baselines import BANDIT_HPARAMS, tune_bandit_baseline
-    from rl2.baselines.mdp import MDP_HPARAMS, tune_mdp_baseline
-    from rl2.baselines.switching import SWITCHING_HPARAMS, tune_switching_baseline
-
-    out = {}
-    for name in baselines_for(task):
-        if task.family == "bandit" and BANDIT_HPARAMS[name]:
-            out[name] = tune_bandit_baseline(name, task.n, task.k, tasks, seed)
-        elif task.family == "switching" and SWITCHING_HPARAMS[name]:
-            out[name] = tune_switching_baseline(name, task.n, task.k, task.hazard, tasks, seed)
-        elif task.family == "mdp" and MDP_HPARAMS[name]:
-            out[name] = tune_mdp_baseline(name, task.n, tasks, seed, states=task.states, actions=task.actions,
-                                          horizon=task.horizon)
-    return out
+    baselines = family_baselines(task)
+    tuned = {name: baselines.tune(name, task, tasks, seed) for name in baselines.names(task)}
+    return {name: hparams for name, hparams in tuned.items() if hparams is not None}
 
 
 PAPER_TO_OURS = {"Random": "random", "Gittins": "gittins", "TS": "thompson", "OTS": "ots", "UCB1": "ucb1",
@@ -131,18 +109,19 @@ def paper_tables(tasks: int, seed: int, runs: list, progress=None) -> str:
 
     by_setting = {setting_key(model.config.task): (label, model) for label, model in runs}
     out = []
+    # Each table: its settings, with the paper's figures and the row label of each
     for title, columns, settings in (
-        ("Table 1: Bernoulli bandits", BANDIT_COLUMNS, [TaskConfig(n=n, k=k) for n, k in TABLE1]),
+        ("Table 1: Bernoulli bandits", BANDIT_COLUMNS,
+         [(BanditConfig(n=n, k=k), published, f"n={n}, k={k}") for (n, k), published in TABLE1.items()]),
         ("Table 2: random tabular MDPs (10 states, 5 actions, horizon 10)", MDP_COLUMNS,
-         [TaskConfig(family="mdp", n=n) for n in TABLE2]),
+         [(MDPConfig(n=n), published, f"n={n}") for n, published in TABLE2.items()]),
     ):
         out += [f"### {title} — mean total reward per trial, measured ± 95% CI ({tasks} held-out tasks) "
                 "and the paper's figure in brackets", "",
                 "| setting | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
-        for task in settings:
+        for task, published, label in settings:
             if progress:
                 progress(setting_key(task))
-            published = TABLE1[(task.n, task.k)] if task.family == "bandit" else TABLE2[task.n]
             names = [PAPER_TO_OURS[c] for c in columns if c != "RL²"]
             rows = {row.name: row for row in compare_baselines(task, tasks, seed, names)}
             cells = []
@@ -156,7 +135,6 @@ def paper_tables(tasks: int, seed: int, runs: list, progress=None) -> str:
                 else:
                     mean, ci = rows[DISPLAY_NAMES[PAPER_TO_OURS[column]]].mean_ci
                 cells.append(f"{mean:.1f} ± {ci:.1f} ({paper})")
-            label = f"n={task.n}, k={task.k}" if task.family == "bandit" else f"n={task.n}"
             out.append(f"| {label} | " + " | ".join(cells) + " |")
         out.append("")
     return "\n".join(out)

@@ -1,5 +1,10 @@
 """Run configuration: frozen dataclasses, one per concern, with validation and JSON round-trips.
 
+A config is an experiment (``task``: the family's own dataclass, tagged by its name; ``policy``;
+``ppo`` and TRPO's own ``trpo``; ``run``: budget and seeds) and the ``machine`` it runs on (device,
+threads, GRU kernel, checkpoints, progress): resuming a run may change the machine and lengthen the
+budget, never the experiment (``check_resumable``).
+
 Every field carries its one-line documentation and its allowed range in its metadata, so the CLI's
 ``--help``, the validation messages and the docs come from one place.
 """
@@ -10,7 +15,7 @@ import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 
 class ConfigError(ValueError):
@@ -26,111 +31,30 @@ def opt(default: Any, doc: str, **bounds: Any) -> Any:
     return field(default=default, metadata={"doc": doc, **bounds})
 
 
-# Families that run through the Gymnasium adapter (rl2.envs.gym), with their action vectors' sizes:
-# "point" ships with rl2, the MuJoCo ones need rl2[mujoco], the Meta-World ones rl2[metaworld];
-# "atari" (discrete actions) needs rl2[atari]; "gym" is the user's own env, given in Python (``RL2.gym``).
-METAWORLD_FAMILIES = ("metaworld-ml1", "metaworld-ml10")
-CONTINUOUS_FAMILIES = {"point": 2, "halfcheetah-vel": 6, "halfcheetah-dir": 6, "ant-dir": 8,
-                       **{family: 4 for family in METAWORLD_FAMILIES}}  # Sawyer arm: xyz move and gripper
-GYM_FAMILIES = (*CONTINUOUS_FAMILIES, "atari", "gym")
-# Meta-World's v3 envs (metaworld 3.1, ``metaworld.env_dict.ALL_V3_ENVIRONMENTS``; a test checks the
-# two agree): listed here so that a wrong name is refused before anything is built or written.
-METAWORLD_ENVS = (
-    "assembly-v3", "basketball-v3", "bin-picking-v3", "box-close-v3", "button-press-topdown-v3",
-    "button-press-topdown-wall-v3", "button-press-v3", "button-press-wall-v3", "coffee-button-v3", "coffee-pull-v3",
-    "coffee-push-v3", "dial-turn-v3", "disassemble-v3", "door-close-v3", "door-lock-v3", "door-open-v3",
-    "door-unlock-v3", "hand-insert-v3", "drawer-close-v3", "drawer-open-v3", "faucet-open-v3", "faucet-close-v3",
-    "hammer-v3", "handle-press-side-v3", "handle-press-v3", "handle-pull-side-v3", "handle-pull-v3", "lever-pull-v3",
-    "pick-place-wall-v3", "pick-out-of-hole-v3", "pick-place-v3", "plate-slide-v3", "plate-slide-side-v3",
-    "plate-slide-back-v3", "plate-slide-back-side-v3", "peg-insert-side-v3", "peg-unplug-side-v3", "soccer-v3",
-    "stick-push-v3", "stick-pull-v3", "push-v3", "push-wall-v3", "push-back-v3", "reach-v3", "reach-wall-v3",
-    "shelf-place-v3", "sweep-into-v3", "sweep-v3", "window-open-v3", "window-close-v3",
-)
-METAWORLD_MAX_EPISODE_STEPS = 500  # a Sawyer env's own max_path_length: it refuses to step further
-# Atari games whose several modes and difficulties make a task distribution (names as the ALE's ROM
-# ids, with dashes): any other ALE game with at least two (mode, difficulty) pairs works if added here.
-ATARI_GAMES = ("alien", "asteroids", "bank-heist", "boxing", "breakout", "demon-attack", "freeway", "ms-pacman",
-               "pong", "seaquest", "space-invaders", "tennis")
-
-
 @dataclass(frozen=True)
 class TaskConfig:
-    """Which task distribution the agent is meta-trained on."""
+    """The task distribution: the base of each family's own task config (``rl2.families``), tagged
+    by its ``family`` name in JSON (``{"family": "bandit", "n": 10, "k": 5}``)."""
 
-    family: str = opt("bandit", "task family (point: 2D point-robot navigation; halfcheetah-vel, halfcheetah-dir, "
-                      "ant-dir: MuJoCo, rl2[mujoco]; metaworld-ml1, metaworld-ml10: Meta-World, rl2[metaworld]; "
-                      "atari: a game's modes and difficulties, rl2[atari]; gym: your own Gymnasium env, given in Python)",
-                      choices=("bandit", "mdp", "switching", "maze", *GYM_FAMILIES))
-    n: int = opt(10, "episodes per trial (pulls per trial for bandits)", ge=1)
-    k: int = opt(5, "bandit: number of arms", ge=2)
-    hazard: float = opt(0.05, "switching bandits: chance per pull that all arm probabilities are redrawn",
-                        ge=0.0, le=1.0)
-    states: int = opt(10, "mdp: number of states", ge=1)
-    actions: int = opt(5, "mdp: number of actions", ge=2)
-    horizon: int = opt(10, "mdp: steps per episode", ge=1)
-    maze_size: int = opt(5, "maze: cells per side of the training (and small test) mazes", ge=3)
-    max_episode_steps: int = opt(250, "maze and Gymnasium families: steps after which an episode (on a training-size "
-                                 "maze) is cut", ge=1)
-    view: str = opt("egocentric", "maze: observation, the cells in sight ahead (egocentric) or the whole maze "
-                    "with the target (topdown, for debugging)", choices=("egocentric", "topdown"))
-    view_depth: int = opt(4, "maze: cells the egocentric view reaches ahead, the agent's own included", ge=1)
-    eval_episodes: int = opt(5, "maze: episodes per trial in evaluation", ge=1)
-    large_maze_size: int = opt(9, "maze: cells per side of the large test mazes (0 = no large test)", ge=0)
-    large_max_episode_steps: int = opt(1000, "maze: steps after which an episode on a large test maze is cut", ge=1)
-    metaworld_env: str = opt("reach-v3", "metaworld-ml1: the Meta-World env whose goal positions are the tasks",
-                             choices=METAWORLD_ENVS)
-    vector: str = opt("sync", "Gymnasium families: env copies stepped in this process (sync) or one process "
-                      "each (async)", choices=("sync", "async"))
-    game: str = opt("space-invaders", "atari: the game; its (mode, difficulty) pairs are the tasks, every third "
-                    "held out for testing", choices=ATARI_GAMES)
-    frame_stack: int = opt(1, "atari: 84x84 grayscale frames per observation (the recurrent core remembers "
-                           "the earlier ones)", ge=1, le=16)
-
-    @property
-    def is_bandit(self) -> bool:
-        """Stationary or switching bandits: k arms, every pull an episode of one step."""
-        return self.family in ("bandit", "switching")
-
-    @property
-    def is_gym(self) -> bool:
-        """A family run through the Gymnasium adapter: episodes of at most max_episode_steps."""
-        return self.family in GYM_FAMILIES
-
-    @property
-    def gym_title(self) -> str:
-        """A Gymnasium family's setting in a few words (for tables and figure titles)."""
-        family = {"metaworld-ml1": f"{self.family} {self.metaworld_env}", "atari": f"atari {self.game}"}.get(
-            self.family, self.family)
-        return f"{family}, n={self.n} episodes of up to {self.max_episode_steps} steps"
-
-    @property
-    def has_baselines(self) -> bool:
-        """The classic baselines (Gittins, UCB1, PSRL, ...) solve this family."""
-        return self.family in ("bandit", "mdp", "switching")
-
-    @property
-    def num_actions(self) -> int:
-        """Discrete actions of a tensor family (Box-action families: the action vector's size; gym: read
-        from the env)."""
-        if self.family in CONTINUOUS_FAMILIES:
-            return CONTINUOUS_FAMILIES[self.family]
-        if self.family in ("gym", "atari"):
-            raise ConfigError(f"the actions of the {self.family} family are read from the env itself")
-        if self.family == "maze":
-            return 3  # forward, turn left, turn right
-        return self.k if self.is_bandit else self.actions
+    family: ClassVar[str] = ""  # the family's registered name, set by each subclass
+    box_actions: ClassVar[bool] = False  # Box (continuous) actions: TRPO does not apply
+    n: int = opt(10, "episodes per trial (bandits: pulls, each an episode of one step)", ge=1)
 
     @property
     def episode_length(self) -> int:
-        """Steps per episode; for mazes and Gymnasium envs the cap (an episode may end earlier)."""
-        if self.family == "maze" or self.is_gym:
-            return self.max_episode_steps
-        return 1 if self.is_bandit else self.horizon
+        """Steps per episode; for families whose episodes end early, the cap."""
+        raise NotImplementedError(f"{type(self).__name__} must define episode_length")
 
     @property
     def trial_length(self) -> int:
-        """Env steps in one trial: n episodes of fixed length; for mazes the most a trial can take."""
+        """Env steps in one trial: n episodes of fixed length; where episodes end early the most a trial can take."""
         return self.n * self.episode_length
+
+    def check(self) -> None:
+        """The family's checks across its fields (ConfigError); each field's range is checked apart."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"family": self.family, **dataclasses.asdict(self)}
 
 
 @dataclass(frozen=True)
@@ -149,7 +73,7 @@ class PolicyConfig:
 
 @dataclass(frozen=True)
 class PPOConfig:
-    """The meta-training optimizer (the slow, outer RL): PPO, or TRPO as in the paper."""
+    """The meta-training optimizer (the slow, outer RL): PPO, or TRPO as in the paper (its own fields: ``trpo``)."""
 
     algo: str = opt("ppo", "policy optimizer: ppo (clipped surrogate, Adam) or trpo (natural step, KL limit)",
                     choices=("ppo", "trpo"))
@@ -168,6 +92,12 @@ class PPOConfig:
     max_grad_norm: float = opt(0.5, "gradient norm clip", gt=0.0)
     norm_adv: bool = opt(True, "normalize advantages per minibatch")
     target_kl: float = opt(0.0, "stop an update's epochs early past this approx KL (0 = never)", ge=0.0)
+
+
+@dataclass(frozen=True)
+class TRPOConfig:
+    """TRPO's own settings (read where ppo.algo is trpo; its value function trains with the ppo fields)."""
+
     max_kl: float = opt(0.01, "trpo: limit on the mean KL between old and new policy per update", gt=0.0)
     cg_iters: int = opt(10, "trpo: conjugate-gradient iterations for the natural step", ge=1)
     cg_damping: float = opt(0.1, "trpo: damping added to the Fisher-vector product", ge=0.0)
@@ -178,12 +108,18 @@ class PPOConfig:
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Where and how long a run goes."""
+    """The experiment's budget and seeds."""
 
     total_steps: int = opt(2_000_000, "env steps of meta-training", ge=1)
     seed: int = opt(0, "seed of the training tasks, rollouts and weights", ge=0)
     eval_seed: int = opt(1_000_003, "seed of the held-out evaluation tasks", ge=0)
     eval_trials: int = opt(1000, "held-out trials evaluated at the end of training", ge=1)
+
+
+@dataclass(frozen=True)
+class MachineConfig:
+    """Where and how the run executes, apart from what it learns: a resumed run may change these."""
+
     device: str = opt("auto", "torch device", choices=("auto", "cpu", "cuda"))
     threads: int = opt(0, "CPU threads for torch (0 = torch's default)", ge=0)
     deterministic: bool = opt(False, "use only deterministic torch kernels (bit-exact reruns and resumes)")
@@ -192,19 +128,31 @@ class RunConfig:
                           choices=("auto", "fused", "torch"))
     checkpoint_every: int = opt(10, "updates between checkpoints", ge=1)
     keep_checkpoints: int = opt(3, "checkpoints kept on disk", ge=1)
+    progress: bool = opt(True, "show a progress bar while training (rl2 train --no-progress sets false)")
 
 
-GROUPS: dict[str, type] = {"task": TaskConfig, "policy": PolicyConfig, "ppo": PPOConfig, "run": RunConfig}
+CONFIG_VERSION = 2  # 1: the flat task and the one run group of rl2 before the family registry (rl2.migrate)
+GROUPS: dict[str, type] = {"task": TaskConfig, "policy": PolicyConfig, "ppo": PPOConfig, "trpo": TRPOConfig,
+                           "run": RunConfig, "machine": MachineConfig}
+EXPERIMENT = ("task", "policy", "ppo", "trpo", "run")  # what a run learns; "machine" is only where it runs
+
+
+def _default_task() -> TaskConfig:
+    from rl2.families import DEFAULT_FAMILY, family_named  # registered below config: imported when first needed
+
+    return family_named(DEFAULT_FAMILY).config()
 
 
 @dataclass(frozen=True)
 class Config:
-    """A whole run: task distribution, policy, optimizer and run settings."""
+    """A whole run: the experiment (task, policy, optimizer, budget and seeds) and the machine it runs on."""
 
-    task: TaskConfig = field(default_factory=TaskConfig)
+    task: TaskConfig = field(default_factory=_default_task)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     ppo: PPOConfig = field(default_factory=PPOConfig)
+    trpo: TRPOConfig = field(default_factory=TRPOConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    machine: MachineConfig = field(default_factory=MachineConfig)
 
     @property
     def trials_per_update(self) -> int:
@@ -218,22 +166,33 @@ class Config:
     def num_updates(self) -> int:
         return max(1, math.ceil(self.run.total_steps / self.ppo.steps_per_update))
 
-    def to_dict(self) -> dict[str, dict[str, Any]]:
-        return dataclasses.asdict(self)
+    def to_dict(self) -> dict[str, Any]:
+        groups = {name: dataclasses.asdict(getattr(self, name)) for name in GROUPS if name != "task"}
+        return {"version": CONFIG_VERSION, "task": self.task.to_dict(), **groups}
+
+    def experiment(self) -> dict[str, Any]:
+        """The groups that define what the run learns (everything but the machine)."""
+        data = self.to_dict()
+        return {name: data[name] for name in EXPERIMENT}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Config":
-        unknown = set(data) - set(GROUPS)
+        """A config from its JSON form; configs of rl2's format 1 (no "version") are migrated first."""
+        from rl2.migrate import upgrade_config
+
+        data = upgrade_config(data)
+        unknown = set(data) - set(GROUPS) - {"version"}
         if unknown:
             raise ConfigError(f"unknown config section(s): {', '.join(sorted(unknown))}")
-        groups = {}
+        groups: dict[str, Any] = {"task": task_from_dict(dict(data.get("task", {})))}
         for name, group_cls in GROUPS.items():
+            if name == "task":
+                continue
             values = data.get(name, {})
-            names = {f.name for f in dataclasses.fields(group_cls)}
-            bad = set(values) - names
+            bad = set(values) - {f.name for f in dataclasses.fields(group_cls)}
             if bad:
                 raise ConfigError(f"unknown field(s) in '{name}': {', '.join(sorted(bad))}")
             groups[name] = group_cls(**values)
@@ -250,14 +209,14 @@ class Config:
         return cls.from_dict(data)
 
     def replace(self, **overrides: Any) -> "Config":
-        """A copy with fields overridden by their (unique) names, e.g. ``replace(hidden=64, n=100)``."""
+        """A copy with fields overridden by their names, e.g. ``replace(hidden=64, n=100)``; ``family``
+        switches the task to that family's defaults (with the task fields given here)."""
         by_group: dict[str, dict[str, Any]] = {}
         for key, value in overrides.items():
-            group = field_group(key)
-            by_group.setdefault(group, {})[key] = value
-        return Config(**{
-            name: dataclasses.replace(getattr(self, name), **by_group.get(name, {})) for name in GROUPS
-        }).validated()
+            by_group.setdefault(field_group(key), {})[key] = value
+        groups = {name: dataclasses.replace(getattr(self, name), **by_group.get(name, {}))
+                  for name in GROUPS if name != "task"}
+        return Config(task=_replace_task(self.task, by_group.get("task", {})), **groups).validated()
 
     def validated(self) -> "Config":
         """Checks every field against its bounds and the fields against each other; returns self."""
@@ -265,19 +224,17 @@ class Config:
             group = getattr(self, group_name)
             for f in dataclasses.fields(group):
                 _check_field(f, getattr(group, f.name))
+        self.task.check()
         trial = self.task.trial_length
         if self.ppo.steps_per_update % trial:
             raise ConfigError(
                 f"steps_per_update must be a multiple of the trial length {trial} "
                 f"(n={self.task.n} episodes x {self.task.episode_length} steps), got {self.ppo.steps_per_update}"
             )
-        if self.task.family in METAWORLD_FAMILIES and self.task.max_episode_steps > METAWORLD_MAX_EPISODE_STEPS:
-            raise ConfigError(f"max_episode_steps of a Meta-World family must be <= {METAWORLD_MAX_EPISODE_STEPS} "
-                              f"(its envs' own episode length), got {self.task.max_episode_steps}")
-        if self.ppo.algo == "trpo" and self.task.family in CONTINUOUS_FAMILIES:
+        if self.ppo.algo == "trpo" and self.task.box_actions:
             raise ConfigError(f"trpo steps discrete actions only; the {self.task.family} family has Box actions: "
                               "use ppo")
-        if self.run.gru_kernel == "fused" and (self.policy.rnn, self.ppo.algo) != ("gru", "ppo"):
+        if self.machine.gru_kernel == "fused" and (self.policy.rnn, self.ppo.algo) != ("gru", "ppo"):
             raise ConfigError(f"gru_kernel fused replays GRU cores under PPO; this run has {self.policy.rnn} under "
                               f"{self.ppo.algo} (use auto or torch)")
         if self.trials_per_update % self.ppo.minibatches:
@@ -287,10 +244,73 @@ class Config:
         return self
 
 
+def check_resumable(stored: Config, asked: Config) -> None:
+    """Refuses (ConfigError, one line) a resume that changes the experiment: the machine may change,
+    and total_steps may grow; nothing else."""
+    if asked.run.total_steps < stored.run.total_steps:
+        raise ConfigError(f"different config: total_steps is {stored.run.total_steps} there, "
+                          f"{asked.run.total_steps} asked (a resumed run may go longer, not shorter)")
+    old, new = stored.experiment(), asked.replace(total_steps=stored.run.total_steps).experiment()
+    for group in EXPERIMENT:
+        for name, value in old[group].items():
+            if new[group].get(name) != value:
+                raise ConfigError(f"different config: {name} is {value!r} there, "
+                                  f"{new[group].get(name)!r} asked (only the machine settings and a longer "
+                                  "total_steps may change)")
+
+
+def make_task(family: str, **values: Any) -> TaskConfig:
+    """A family's task config: its defaults with `values` (ConfigError naming the family's fields
+    where one is not its own; ranges are checked by ``Config.validated``)."""
+    from rl2.families import family_named
+
+    cls = family_named(family).config
+    _check_task_fields(cls, values)
+    return cls(**values)
+
+
+def task_from_dict(values: dict[str, Any]) -> TaskConfig:
+    """A family's task config from its JSON form ``{"family": NAME, field: value, ...}``."""
+    from rl2.families import DEFAULT_FAMILY
+
+    values = dict(values)
+    return make_task(values.pop("family", DEFAULT_FAMILY), **values)
+
+
+def _replace_task(task: TaskConfig, overrides: dict[str, Any]) -> TaskConfig:
+    overrides = dict(overrides)
+    family = overrides.pop("family", task.family)
+    if family != task.family:
+        return make_task(family, **overrides)
+    _check_task_fields(type(task), overrides)
+    return dataclasses.replace(task, **overrides)
+
+
+def _check_task_fields(cls: type, names: Any) -> None:
+    own = [f.name for f in dataclasses.fields(cls)]
+    bad = [name for name in names if name not in own]
+    if bad:
+        raise ConfigError(f"the {cls.family} family has no field {', '.join(bad)} (its fields: {', '.join(own)})")
+
+
+def task_fields() -> dict[str, list[tuple[str, dataclasses.Field]]]:
+    """Every task field's name -> (family, field) of each registered family that has it."""
+    from rl2.families import registered
+
+    out: dict[str, list[tuple[str, dataclasses.Field]]] = {}
+    for family in registered():
+        for f in dataclasses.fields(family.config):
+            out.setdefault(f.name, []).append((family.name, f))
+    return out
+
+
 def all_fields() -> dict[str, tuple[str, dataclasses.Field]]:
-    """Every config field by name -> (group name, field); names are unique across groups."""
-    out: dict[str, tuple[str, dataclasses.Field]] = {}
+    """Every config field by name -> (group name, field); a task field shared by several families is
+    given once (its first family's). Names are unique across groups."""
+    out: dict[str, tuple[str, dataclasses.Field]] = {name: ("task", fs[0][1]) for name, fs in task_fields().items()}
     for group_name, group_cls in GROUPS.items():
+        if group_name == "task":
+            continue
         for f in dataclasses.fields(group_cls):
             assert f.name not in out, f"duplicate config field name {f.name}"
             out[f.name] = (group_name, f)
@@ -298,6 +318,8 @@ def all_fields() -> dict[str, tuple[str, dataclasses.Field]]:
 
 
 def field_group(name: str) -> str:
+    if name == "family":
+        return "task"
     fields = all_fields()
     if name not in fields:
         raise ConfigError(f"unknown config field '{name}'")
@@ -344,21 +366,44 @@ def _check_field(f: dataclasses.Field, value: Any) -> None:
 def config_reference() -> str:
     """docs/config-reference.md: every field with its CLI flag, default, range and documentation.
 
-    Generated from the dataclasses (``python scripts/make_config_reference.py``); a test fails when the
-    checked-in page and the code drift apart.
+    Generated from the dataclasses and the family registry (``python scripts/make_config_reference.py``);
+    a test fails when the checked-in page and the code drift apart.
     """
+    from rl2.families import registered
+
     lines = ["# Config reference", "",
              "Every field of a run's config, grouped as in `config.json`. Each is also a flag of `rl2 train`",
              "(`--steps-per-update 2400`), a keyword of the Python API (`RL2(\"bandit-n10-k5\", hidden=128)`)",
              "and is checked against its range before anything runs. Presets (`rl2 presets`) set some of them.",
-             "This page is generated from `rl2/config.py`: edit the code, then run",
-             "`python scripts/make_config_reference.py`.", ""]
+             "The `task` group is the chosen family's own: a flag of another family's is refused, naming the",
+             "family's fields. `machine` is where the run executes: `rl2 train --resume` accepts changes to it",
+             "and a longer `--total-steps`, and refuses any other change in one line. The learning-rate and",
+             "entropy schedules run on `update / num_updates`: a longer `--total-steps` stretches them over the",
+             "new length from where the run stands (with `anneal_lr`, the next update's learning rate is that of",
+             "its place in the longer run, so higher than where the shorter run ended). Configs and checkpoints",
+             "of earlier rl2 versions (a flat `task` group) are migrated when read (`rl2/migrate.py`).",
+             "This page is generated from `rl2/config.py` and `rl2/families/`: edit the code, then run",
+             "`python scripts/make_config_reference.py`.", "",
+             "A run's `config.json` (fields left out take their defaults):", "", "```json",
+             '{"version": 2, "task": {"family": "bandit", "n": 10, "k": 5}, "policy": {"hidden": 256},',
+             ' "ppo": {"algo": "ppo", "lr": 0.003}, "trpo": {"max_kl": 0.01}, "run": {"total_steps": 1000000, "seed": 0},',
+             ' "machine": {"device": "auto", "threads": 0}}', "```", "",
+             "## `task`: the task distribution, the chosen family's own fields (a section per family)", "",
+             "| field | flag | default | allowed | meaning |", "|---|---|---|---|---|",
+             f"| `family` | `--family` | `{_default_task().family}` | one of "
+             f"{', '.join(f.name for f in registered())} | the task family |", ""]
+    for family in registered():
+        lines += [f"### `{family.name}`: {family.doc}", "", *_field_rows(family.config), ""]
     for group_name, group_cls in GROUPS.items():
-        lines += [f"## `{group_name}`: {(group_cls.__doc__ or '').strip()}", "",
-                  "| field | flag | default | allowed | meaning |", "|---|---|---|---|---|"]
-        for f in dataclasses.fields(group_cls):
-            default = f.default if not isinstance(f.default, bool) else str(f.default).lower()
-            lines.append(f"| `{f.name}` | `--{f.name.replace('_', '-')}` | `{default}` | {describe_bounds(f)} "
-                         f"| {f.metadata['doc']} |")
-        lines.append("")
+        if group_name != "task":
+            lines += [f"## `{group_name}`: {(group_cls.__doc__ or '').strip()}", "", *_field_rows(group_cls), ""]
     return "\n".join(lines)
+
+
+def _field_rows(group_cls: type) -> list[str]:
+    rows = ["| field | flag | default | allowed | meaning |", "|---|---|---|---|---|"]
+    for f in dataclasses.fields(group_cls):
+        default = f.default if not isinstance(f.default, bool) else str(f.default).lower()
+        rows.append(f"| `{f.name}` | `--{f.name.replace('_', '-')}` | `{default}` | {describe_bounds(f)} "
+                    f"| {f.metadata['doc']} |")
+    return rows

@@ -73,14 +73,11 @@ class World:
         """Refuses a config that cannot be split evenly over the ranks (ConfigError, one line)."""
         if self.size == 1:
             return
-        if config.task.is_gym:
-            # Each rank would step its own env copies: not tested under torchrun yet.
-            raise ConfigError(f"the {config.task.family} family (Gymnasium envs) trains in one process: "
-                              "torchrun is not supported for it yet")
-        if config.task.family == "maze":
-            # Trials of varying length end at different steps on each rank: gathering and averaging
-            # them is not written yet.
-            raise ConfigError("the maze family (trials of varying length) trains in one process: "
+        from rl2.families import family_of  # the families' modules import this one
+
+        reason = family_of(config.task).one_process
+        if reason is not None:
+            raise ConfigError(f"the {config.task.family} family ({reason}) trains in one process: "
                               "torchrun is not supported for it yet")
         parts = self.size * config.ppo.minibatches
         if config.trials_per_update % parts:

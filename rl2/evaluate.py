@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 
 import torch
 
 from rl2.config import TaskConfig
-from rl2.envs import GymFamily, make_env, make_task_distribution
+from rl2.envs import GymFamily
+from rl2.families import family_of, make_env, make_task_distribution
 from rl2.policy import RecurrentActorCritic
 from rl2.rollout import collect_trials
 from rl2.tasks import slice_tasks
-
-GYM_CHUNK = 32  # trials of a Gymnasium family evaluated at once
 
 
 def mean_ci95(x: torch.Tensor) -> tuple[float, float]:
@@ -72,7 +70,8 @@ class EvalResult:
 
 @dataclass(frozen=True)
 class NavigationResult:
-    """A maze run's evaluation: held-out mazes of the training size and large ones, by name."""
+    """The evaluation of a family with several held-out settings (mazes: the training size and large
+    ones), by name; summarized under "navigation"."""
 
     by_maze: dict[str, EvalResult]
 
@@ -80,18 +79,11 @@ class NavigationResult:
         return {"navigation": {name: result.summary() for name, result in self.by_maze.items()}}
 
 
-def maze_test_settings(task: TaskConfig) -> dict[str, TaskConfig]:
-    """The held-out maze settings of a maze run: its own size, and the large size where set.
-
-    Both run ``eval_episodes`` episodes per trial. The top-down view is the size of the maze, so a
-    top-down agent is tested on its own size only.
-    """
-    settings = {f"small ({task.maze_size}x{task.maze_size})": dataclasses.replace(task, n=task.eval_episodes)}
-    if task.large_maze_size and task.view == "egocentric":
-        s = task.large_maze_size
-        settings[f"large ({s}x{s})"] = dataclasses.replace(
-            task, n=task.eval_episodes, maze_size=s, max_episode_steps=task.large_max_episode_steps)
-    return settings
+def held_out_settings(task: TaskConfig) -> dict[str, TaskConfig]:
+    """The held-out settings a run is evaluated on, by name: its family's (mazes: small and large
+    mazes), or the training setting alone under the name ""."""
+    settings = family_of(task).eval_settings
+    return {"": task} if settings is None else settings(task)
 
 
 def sample_test_tasks(task: TaskConfig, trials: int, seed: int, device: torch.device | str,
@@ -107,13 +99,13 @@ def evaluate(policy: RecurrentActorCritic, task: TaskConfig, trials: int = 1000,
              ) -> EvalResult | NavigationResult:
     """Runs the frozen policy for one trial on each of `trials` fresh tasks drawn from `seed`.
 
-    For mazes: on held-out mazes of each test setting (``maze_test_settings``). ``family``: the
+    Families with several held-out settings (mazes): on each (``held_out_settings``). ``family``: the
     user's own Gymnasium env and tasks (config family "gym").
     """
-    if task.family == "maze":
-        return NavigationResult({name: evaluate_setting(policy, setting, trials, seed, greedy, chunk)
-                                 for name, setting in maze_test_settings(task).items()})
-    return evaluate_setting(policy, task, trials, seed, greedy, chunk, family)
+    if family_of(task).eval_settings is None:
+        return evaluate_setting(policy, task, trials, seed, greedy, chunk, family)
+    return NavigationResult({name: evaluate_setting(policy, setting, trials, seed, greedy, chunk, family)
+                             for name, setting in held_out_settings(task).items()})
 
 
 @torch.no_grad()
@@ -121,12 +113,12 @@ def evaluate_setting(policy: RecurrentActorCritic, task: TaskConfig, trials: int
                      chunk: int = 1000, family: GymFamily | None = None) -> EvalResult:
     """The frozen policy on `trials` held-out tasks of one setting, exactly as the config describes it."""
     device = policy.policy_head.weight.device
+    spec = family_of(task)
     tasks = sample_test_tasks(task, trials, seed, device, family)
     env = make_env(task, family)
-    if task.is_gym:
-        # Gymnasium copies are Python objects (and processes under async): at most GYM_CHUNK at once,
-        # the same chunks in either vector mode, so sync and async evaluations agree.
-        chunk = min(chunk, GYM_CHUNK)
+    # Gymnasium copies are Python objects (and processes under async): their family evaluates fewer
+    # at once, the same chunks in either vector mode, so sync and async evaluations agree.
+    chunk = min(chunk, spec.eval_chunk)
     outcome_generator = torch.Generator(device).manual_seed(seed + 1)
     was_training = policy.training
     policy.eval()
@@ -141,8 +133,6 @@ def evaluate_setting(policy: RecurrentActorCritic, task: TaskConfig, trials: int
     policy.train(was_training)
     if hasattr(env, "close"):  # Gymnasium copies (processes under async) end with the evaluation
         env.close()
-    if task.family == "maze":
-        return EvalResult(torch.cat(returns, 0), torch.cat(lengths, 0), torch.cat(success, 0))
     reports_success = getattr(env, "reports_success", False)
-    return EvalResult(torch.cat(returns, 0), episode_success=torch.cat(success, 0) if reports_success else None)
-
+    return EvalResult(torch.cat(returns, 0), torch.cat(lengths, 0) if spec.episode_lengths else None,
+                      torch.cat(success, 0) if reports_success else None)

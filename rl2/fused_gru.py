@@ -4,7 +4,7 @@ PPO's replays of the recurrent core dominate meta-training on a CPU; this kernel
 faster than ``torch.nn.GRU`` (``benchmarks/throughput.py`` measures both). It is compiled on first use
 with the C++ compiler PyTorch's extension builder finds (a few tens of seconds, once: the library is
 cached under ``TORCH_EXTENSIONS_DIR``, by default ``~/.cache/torch_extensions``). Where no compiler
-is found, ``RunConfig.gru_kernel = "auto"`` keeps ``torch.nn.GRU``; results agree to float rounding.
+is found, ``MachineConfig.gru_kernel = "auto"`` keeps ``torch.nn.GRU``; results agree to float rounding.
 
 It reads the parameters of an ``nn.GRU`` (one layer, unidirectional, with biases), so checkpoints
 do not depend on the kernel. A policy built with ``gru_kernel="fused"`` or ``"auto"`` (see

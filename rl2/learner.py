@@ -10,12 +10,14 @@ import functools
 import hashlib
 import os
 from dataclasses import asdict, dataclass, fields
+from types import SimpleNamespace
 
 import torch
 
-from rl2.config import Config, ConfigError
+from rl2.config import Config, ConfigError, PPOConfig
 from rl2.distributed import SINGLE, World
-from rl2.envs import GymFamily, TrialEnv, make_env, make_task_distribution
+from rl2.envs import GymFamily, TrialEnv
+from rl2.families import family_of, make_env, make_task_distribution
 from rl2.memory import check_training_fits
 from rl2.policy import RecurrentActorCritic
 from rl2.ppo import UpdateStats, ppo_update
@@ -49,7 +51,7 @@ def fused_gru_unfit(config: Config, device: torch.device) -> str | None:
 def requested_gru_kernel(config: Config) -> str:
     """The kernel a run asks for: its config's, where that says "auto" the environment's
     ``RL2_GRU_KERNEL`` (auto | fused | torch), a switch for test suites and benchmarks that force one."""
-    kernel = config.run.gru_kernel
+    kernel = config.machine.gru_kernel
     forced = os.environ.get("RL2_GRU_KERNEL", "auto")
     if forced not in ("auto", "fused", "torch"):
         raise ConfigError(f"RL2_GRU_KERNEL must be one of auto, fused, torch, got {forced!r}")
@@ -62,9 +64,17 @@ def choose_gru_kernel(config: Config, device: torch.device) -> str:
     ConfigError where the kernel cannot run); a forced or automatic choice keeps torch.nn.GRU for runs
     the kernel does not fit (``fused_gru_unfit``)."""
     kernel = requested_gru_kernel(config)
-    if kernel == "torch" or config.run.gru_kernel == "fused" or fused_gru_unfit(config, device) is None:
+    if kernel == "torch" or config.machine.gru_kernel == "fused" or fused_gru_unfit(config, device) is None:
         return kernel
     return "torch"
+
+
+def optimizer_settings(config: Config) -> PPOConfig | SimpleNamespace:
+    """What the update function reads: the ppo group, and for TRPO its own group's fields beside
+    them (``trpo_update`` takes both as one object)."""
+    if config.ppo.algo == "ppo":
+        return config.ppo
+    return SimpleNamespace(**asdict(config.ppo), **asdict(config.trpo))
 
 
 def restore_generator(generator: torch.Generator, state: torch.Tensor) -> None:
@@ -92,7 +102,8 @@ class IterationResult:
     # Families with a success flag (mazes: the target reached; Meta-World): fraction of the episodes of
     # each index that succeeded
     episode_success: list[float] | None = None
-    episode_lengths: list[float] | None = None  # mazes: mean steps of the episodes of each index
+    # Families whose episodes end early (mazes): mean steps of the episodes of each index
+    episode_lengths: list[float] | None = None
 
     def metrics(self) -> dict[str, float]:
         """Flat metric names as logged (TensorBoard tags and CSV columns)."""
@@ -132,6 +143,7 @@ class Learner:
         trained = self.policy.parameters() if config.ppo.algo == "ppo" else self.policy.value_only_parameters()
         self.optimizer = torch.optim.Adam(trained, lr=config.ppo.lr, eps=1e-5)
         self.update_fn = functools.partial(ppo_update if config.ppo.algo == "ppo" else trpo_update, world=world)
+        self.update_settings = optimizer_settings(config)
         self.tasks = make_task_distribution(config.task, family=family)
         # Training tasks and rollout noise have their own streams; evaluation tasks use eval_seed.
         self.task_generator = torch.Generator(self.device).manual_seed(config.run.seed)
@@ -170,7 +182,7 @@ class Learner:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         rollout = self.collect()
-        stats = self.update_fn(self.policy, self.optimizer, rollout, self.config.ppo, self.config.ppo.minibatches,
+        stats = self.update_fn(self.policy, self.optimizer, rollout, self.update_settings, self.config.ppo.minibatches,
                                ent_coef, self.rollout_generator)
         if self.policy.input_norm is not None:  # after the update: its epochs saw collection's statistics
             for cols in rollout.column_chunks():  # pixel rollouts: a few columns' φ in floats at a time
@@ -182,7 +194,7 @@ class Learner:
         success = lengths = None
         if getattr(self.env, "reports_success", False):
             success = rollout.episode_success(n).float().mean(0).tolist()
-        if self.config.task.family == "maze":  # the others' episodes run to their cap: no length to learn
+        if family_of(self.config.task).episode_lengths:  # the others' episodes run to their cap: no length to learn
             lengths = rollout.episode_lengths(n).mean(0).tolist()
         return IterationResult(
             update=self.update, env_steps=self.env_steps, trial_return=float(rollout.rewards.sum(0).mean()),

@@ -3,7 +3,7 @@ baselines.json): nothing here trains, evaluates or touches a clock.
 
 - learning curve: mean trial return vs env steps, mean and range over seeds, baselines as lines;
 - adaptation curve: mean return at each episode index inside the trial ("learning to learn");
-- bandits: cumulative regret over the pulls of a trial against the best Bayesian policy;
+- bandits (families with ``regret``): cumulative regret over the pulls of a trial against the best Bayesian policy;
 - mazes: success rate and length of the successful episodes at each episode index;
 - other families whose episodes succeed or fail (Meta-World): success rate at each episode index.
 
@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rl2.config import Config, ConfigError, TaskConfig
+from rl2.config import Config, ConfigError
+from rl2.families import family_of, setting_title
 
 if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn: the CLI starts without it
     from matplotlib.figure import Figure
@@ -92,19 +93,6 @@ def _read_json(path: Path) -> dict | None:
     if not isinstance(data, dict):
         raise RunLogError(f"{path} is corrupt: expected a JSON object")
     return data
-
-
-def setting_title(task: TaskConfig) -> str:
-    """The setting in a few words, for figure titles."""
-    if task.is_gym:
-        return task.gym_title
-    if task.family == "bandit":
-        return f"Bernoulli bandits, k={task.k}, n={task.n} pulls"
-    if task.family == "switching":
-        return f"switching bandits, k={task.k}, n={task.n} pulls, hazard {task.hazard:g}"
-    if task.family == "maze":
-        return f"{task.maze_size}x{task.maze_size} mazes from pixels, n={task.n} episodes"
-    return f"tabular MDPs, {task.states} states, {task.actions} actions, n={task.n} episodes"
 
 
 def check_same_setting(runs: list[RunLogs]) -> None:
@@ -217,7 +205,7 @@ def regret_curve(runs: list[RunLogs]) -> Figure | None:
     task = runs[0].config.task
     reference = regret_reference(runs)
     evaluated = [r for r in runs if r.evaluation]
-    if not task.is_bandit or reference is None or not evaluated:
+    if not family_of(task).regret or reference is None or not evaluated:
         return None
     items = dict(_baseline_items(runs))
     ref = np.array(items[reference]["episode_return_mean"])

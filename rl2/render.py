@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from rl2.config import TaskConfig
-from rl2.envs import make_env
+from rl2.families import make_env
 from rl2.policy import RecurrentActorCritic
 from rl2.rollout import collect_trials
 from rl2.tasks.maze import MazeTasks

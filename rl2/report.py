@@ -11,7 +11,8 @@ import html
 import math
 
 from rl2.config import GROUPS
-from rl2.plots import RunLogs, setting_title
+from rl2.families import setting_title
+from rl2.plots import RunLogs
 
 CAPTIONS = {
     "learning_curve": "Meta-training (slow RL): mean total reward of the training trials as the weights learn.",
@@ -102,7 +103,7 @@ def training_summary(run: RunLogs) -> str:
 def config_table(run: RunLogs) -> str:
     parts = []
     data = run.config.to_dict()
-    for group in GROUPS:
+    for group in GROUPS:  # the task group starts with its family's name
         cells = "".join(_row([name, str(value)]) for name, value in data[group].items())
         parts.append(f"<h3>{group}</h3><table>{cells}</table>")
     return "".join(parts)

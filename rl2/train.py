@@ -30,7 +30,7 @@ import torch
 from rl2 import fused_gru
 from rl2.atomic import write_atomic
 from rl2.checkpoint import FORMAT_VERSION, CheckpointError, list_checkpoints, load_latest, save_checkpoint
-from rl2.config import Config, ConfigError
+from rl2.config import Config, ConfigError, check_resumable
 from rl2.distributed import SINGLE, World
 from rl2.evaluate import EvalResult, NavigationResult, evaluate
 from rl2.learner import IterationResult, Learner, fused_gru_unfit, requested_gru_kernel
@@ -193,25 +193,34 @@ class _SignalFlag:
 
 
 def checkpoint_state(learner: Learner) -> dict:
+    """What a checkpoint holds: its format, the config (current shape) and the learner's state."""
     return {"format": FORMAT_VERSION, "config": learner.config.to_dict(), "learner": learner.state_dict()}
 
 
-def _stored_config(state: dict) -> dict | None:
-    """A checkpoint's config with defaults filled in, so fields added to rl2 since it was written
-    (e.g. ``hazard``) do not block resuming it; None where it is unreadable."""
+def stored_config(state: dict) -> Config:
+    """The config a checkpoint was written with, in the current shape (older formats migrated, fields
+    added to rl2 since then at their defaults); CheckpointError where it is unreadable."""
     stored = state.get("config")
     if not isinstance(stored, dict):
-        return None
+        raise CheckpointError("checkpoint has no config")
     try:
-        return Config.from_dict(stored).to_dict()
-    except (ConfigError, TypeError):
-        return None
+        return Config.from_dict(stored)
+    except (ConfigError, TypeError) as e:
+        raise CheckpointError(f"checkpoint's config is unreadable: {e}") from None
+
+
+def check_checkpoint(config: Config, state: dict) -> None:
+    """Refuses (CheckpointError) a checkpoint written for another experiment than `config`'s: the
+    machine may differ, and total_steps may have grown."""
+    try:
+        check_resumable(stored_config(state), config)
+    except ConfigError as e:
+        raise CheckpointError(f"checkpoint was written by a run with a {e}") from None
 
 
 def restore_learner(config: Config, state: dict, device: torch.device, world: World = SINGLE) -> Learner:
-    """A learner rebuilt from a checkpoint; refuses one written for another config."""
-    if _stored_config(state) != config.to_dict():
-        raise CheckpointError("checkpoint was written by a run with a different config or task family")
+    """A learner rebuilt from a checkpoint written for the same experiment (``check_checkpoint``)."""
+    check_checkpoint(config, state)
     learner = Learner(config, device, world)
     learner.load_state_dict(state["learner"])
     return learner
@@ -231,8 +240,12 @@ def _start(config: Config, run_dir: Path, resume: bool, overwrite: bool, device:
         if not list_checkpoints(ckpt_dir):
             # Killed before its first checkpoint: nothing to continue, so the run starts over in place.
             print(f"resuming {run_dir}: no checkpoint yet, starting from update 0", file=out)
+            write_atomic(run_dir / "config.json", config.to_json() + "\n")
             return None
         path, state = load_latest(ckpt_dir)
+        check_checkpoint(config, state)  # refused here, before config.json changes
+        # The run goes on with the machine and budget asked: its config.json says so from now on.
+        write_atomic(run_dir / "config.json", config.to_json() + "\n")
         return path.name, state
 
     found = world.on_main(prepare)
@@ -266,10 +279,10 @@ def train(config: Config, run_dir: Path, resume: bool = False, overwrite: bool =
     """
     world.check(config)
     check_training_fits(config)  # before the run directory is written
-    device = world.device(config.run.device)
-    if config.run.threads:
-        torch.set_num_threads(config.run.threads)
-    if config.run.deterministic:
+    device = world.device(config.machine.device)
+    if config.machine.threads:
+        torch.set_num_threads(config.machine.threads)
+    if config.machine.deterministic:
         torch.use_deterministic_algorithms(True)
     ckpt_dir = run_dir / "checkpoints"
     if (world.is_main and requested_gru_kernel(config) != "torch" and fused_gru_unfit(config, device) is None
@@ -277,7 +290,7 @@ def train(config: Config, run_dir: Path, resume: bool = False, overwrite: bool =
         print("building rl2's fused GRU kernel (once per machine, about 20 s) ...", file=out, flush=True)
     learner = _start(config, run_dir, resume, overwrite, device, out, world)
     log = MetricsLog(run_dir, learner.update, learner.env_steps) if world.is_main else None
-    bar = _progress_bar(config, learner, progress and world.is_main, out)
+    bar = _progress_bar(config, learner, progress and config.machine.progress and world.is_main, out)
     start, steps_at_start = time.perf_counter(), learner.env_steps
     try:
         with _SignalFlag() as flag:
@@ -288,7 +301,7 @@ def train(config: Config, run_dir: Path, resume: bool = False, overwrite: bool =
                 sps = (learner.env_steps - steps_at_start) / max(elapsed, 1e-9)
                 if log is not None:
                     log.write(metrics_row(result, elapsed, sps))
-                if learner.update % config.run.checkpoint_every == 0 or learner.update == config.num_updates:
+                if learner.update % config.machine.checkpoint_every == 0 or learner.update == config.num_updates:
                     _save(learner, ckpt_dir)
                 if bar is not None:
                     bar.update(result.env_steps - bar.n)
@@ -319,7 +332,7 @@ def _save(learner: Learner, ckpt_dir: Path) -> Path | None:
     if not world.is_main:
         return None
     config = learner.config
-    return save_checkpoint(ckpt_dir, learner.update, checkpoint_state(learner), config.run.keep_checkpoints)
+    return save_checkpoint(ckpt_dir, learner.update, checkpoint_state(learner), config.machine.keep_checkpoints)
 
 
 def write_baselines(run_dir: Path, rows: list, trials: int, seed: int) -> Path:

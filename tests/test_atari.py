@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from rl2.config import ATARI_GAMES, ConfigError
+from rl2.config import ConfigError
+from rl2.families.atari import ATARI_GAMES
 from rl2.envs.atari import GameVariations, atari_available, atari_family, make_atari, variations
 from rl2.envs.atari_frames import AreaResize, area_weights
 from rl2.envs.gym import GymTrialEnv

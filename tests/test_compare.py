@@ -4,7 +4,8 @@ import rl2.paper
 from rl2 import RL2
 from rl2.cli import main
 from rl2.compare import compare_baselines, paper_tables
-from rl2.config import TaskConfig
+from rl2.families.bandit import BanditConfig
+from rl2.families.mdp import MDPConfig
 
 
 def test_compare_lists_every_baseline_and_the_run(tmp_path, capsys):
@@ -20,10 +21,10 @@ def test_compare_lists_every_baseline_and_the_run(tmp_path, capsys):
 
 
 def test_baselines_see_the_same_tasks_as_the_agent_and_rank_as_expected():
-    rows = {r.name: r.mean_ci[0] for r in compare_baselines(TaskConfig(n=10, k=5), trials=2000, seed=5)}
+    rows = {r.name: r.mean_ci[0] for r in compare_baselines(BanditConfig(n=10, k=5), trials=2000, seed=5)}
     assert abs(rows["Random"] - 5.0) < 0.2
     assert rows["Bayes-optimal"] > rows["TS"] > rows["Random"]  # the exact optimum tops the heuristics
-    mdp = {r.name: r.mean_ci[0] for r in compare_baselines(TaskConfig(family="mdp", n=10), trials=300, seed=5)}
+    mdp = {r.name: r.mean_ci[0] for r in compare_baselines(MDPConfig(n=10), trials=300, seed=5)}
     assert mdp["PSRL"] > mdp["Random"] + 20
 
 

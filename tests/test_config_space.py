@@ -25,8 +25,11 @@ def train_argv(draw):
     trials = draw(st.integers(1, 6))
     episode = 1 if family == "bandit" else max(horizon, 1)
     steps = draw(mostly(st.just(max(n, 1) * episode * trials), st.integers(-5, 60)))
-    argv = ["train", "--family", family, "--n", str(n), "--k", str(k), "--horizon", str(horizon),
-            "--states", str(states), "--actions", str(actions), "--steps-per-update", str(steps),
+    # Each family's own flags; now and then one of the other family's, which is refused
+    own = {"bandit": ["--k", str(k)], "mdp": ["--horizon", str(horizon), "--states", str(states), "--actions", str(actions)]}
+    foreign = own["mdp" if family == "bandit" else "bandit"]
+    task_flags = own.get(family, []) + draw(mostly(st.just([]), st.just(foreign[:2])))
+    argv = ["train", "--family", family, "--n", str(n), *task_flags, "--steps-per-update", str(steps),
             "--total-steps", str(draw(mostly(st.just(max(steps, 1)), st.integers(-2, 30)))),
             "--minibatches", str(draw(mostly(st.sampled_from([1, trials]), st.integers(-1, 7)))),
             "--epochs", str(draw(mostly(st.integers(1, 2), st.integers(-1, 0)))),

@@ -2,8 +2,10 @@
 
 import torch
 
-from rl2.config import TaskConfig
-from rl2.envs import BanditEnv, MDPEnv, make_env, make_task_distribution
+from rl2.envs import BanditEnv, MDPEnv
+from rl2.families import make_env, make_task_distribution
+from rl2.families.bandit import BanditConfig
+from rl2.families.mdp import MDPConfig
 from rl2.evaluate import sample_test_tasks
 from rl2.tasks import BernoulliBandit, TabularMDP
 
@@ -67,16 +69,16 @@ def test_mdp_env_samples_next_states_and_noisy_rewards_from_the_task():
 
 
 def test_generators_make_tasks_reproducible_and_seeds_separate_train_from_test():
-    task = TaskConfig(family="mdp", n=2)
+    task = MDPConfig(n=2)
     a = make_task_distribution(task).sample(8, gen(7)).mean_rewards
     b = make_task_distribution(task).sample(8, gen(7)).mean_rewards
     assert torch.equal(a, b)
-    train = make_task_distribution(TaskConfig()).sample(100, gen(0)).probs
-    test = sample_test_tasks(TaskConfig(), 100, seed=1_000_003, device="cpu").probs
+    train = make_task_distribution(BanditConfig()).sample(100, gen(0)).probs
+    test = sample_test_tasks(BanditConfig(), 100, seed=1_000_003, device="cpu").probs
     assert not torch.isclose(train, test).any()
 
 
 def test_make_env_matches_family():
-    assert make_env(TaskConfig(family="bandit", k=7)).num_actions == 7
-    env = make_env(TaskConfig(family="mdp", states=4, actions=3, horizon=6))
+    assert make_env(BanditConfig(k=7)).num_actions == 7
+    env = make_env(MDPConfig(states=4, actions=3, horizon=6))
     assert (env.obs_dim, env.num_actions, env.episode_length) == (4, 3, 6)

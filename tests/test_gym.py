@@ -13,7 +13,8 @@ import torch
 
 from rl2 import RL2
 from rl2.config import Config, ConfigError
-from rl2.envs import EnvError, GymFamily, GymTrialEnv, TensorTasks, make_env, make_task_distribution
+from rl2.envs import EnvError, GymFamily, GymTrialEnv, TensorTasks
+from rl2.families import make_env, make_task_distribution
 from rl2.envs.mujoco import mujoco_available
 from rl2.envs.point import CircleGoals, PointNavigation
 from rl2.evaluate import evaluate

@@ -19,7 +19,8 @@ import torch
 
 from rl2 import RL2
 from rl2.cli import main
-from rl2.config import METAWORLD_ENVS, Config, ConfigError
+from rl2.config import Config, ConfigError
+from rl2.families.metaworld import METAWORLD_ENVS
 from rl2.envs import GymFamily, GymTrialEnv
 from rl2.envs.metaworld import BENCHMARK_SEED, MetaWorldTaskEnv, MetaWorldTasks, metaworld_available
 from rl2.evaluate import evaluate

@@ -22,7 +22,7 @@ def as_if_saved_on_cuda(model: RL2, path, monkeypatch) -> None:
     """Writes `model` as a CUDA run writes it: every tensor's storage tagged 'cuda:0', the config's
     device 'cuda', and the generators in CUDA's Philox layout (16 bytes: seed and offset)."""
     state = checkpoint_state(model.learner)
-    state["config"]["run"]["device"] = "cuda"
+    state["config"]["machine"]["device"] = "cuda"
     for name in ("task_generator", "rollout_generator"):
         state["learner"][name] = torch.arange(16, dtype=torch.uint8)
     monkeypatch.setattr(torch.serialization, "location_tag", lambda storage: "cuda:0")

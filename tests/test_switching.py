@@ -19,8 +19,9 @@ from rl2.baselines.switching import (
 from rl2.checkpoint import CheckpointError
 from rl2.cli import main
 from rl2.compare import compare_baselines, setting_key, tune_setting
-from rl2.config import TaskConfig
-from rl2.envs import BanditEnv, SwitchingBanditEnv, make_env, make_task_distribution
+from rl2.envs import BanditEnv, SwitchingBanditEnv
+from rl2.families import make_env, make_task_distribution
+from rl2.families.switching import SwitchingConfig
 from rl2.presets import preset_config, preset_of
 from rl2.tasks import BernoulliBandit, SwitchingBandit, SwitchingBanditTasks
 from rl2.train import checkpoint_state, restore_learner
@@ -109,8 +110,8 @@ def test_with_hazard_zero_the_env_pays_exactly_as_the_stationary_bandit_env():
 
 
 def test_the_config_wires_family_switching_to_its_distribution_env_and_sizes():
-    task = TaskConfig(family="switching", n=30, k=4, hazard=0.1)
-    assert (task.num_actions, task.episode_length, task.trial_length) == (4, 1, 30)
+    task = SwitchingConfig(n=30, k=4, hazard=0.1)
+    assert (task.episode_length, task.trial_length) == (1, 30)
     assert make_task_distribution(task) == SwitchingBandit(k=4, n=30, hazard=0.1)
     env = make_env(task)
     assert isinstance(env, SwitchingBanditEnv) and (env.obs_dim, env.num_actions, env.episode_length) == (1, 4, 1)
@@ -196,7 +197,7 @@ def test_unknown_names_and_hyperparameters_are_refused():
 
 
 def test_compare_ranks_the_oracle_first_and_the_forgetting_baselines_above_random():
-    task = TaskConfig(family="switching", n=100, k=5, hazard=0.05)
+    task = SwitchingConfig(n=100, k=5, hazard=0.05)
     rows = {r.name: r.mean_ci[0] for r in compare_baselines(task, trials=300, seed=5)}
     assert set(rows) == {"Random", "UCB1", "TS", "SW-UCB", "Discounted TS", "Oracle (reads the true p)"}
     assert abs(rows["Random"] - 50) < 3
@@ -206,7 +207,7 @@ def test_compare_ranks_the_oracle_first_and_the_forgetting_baselines_above_rando
 
 
 def test_tuning_picks_points_of_each_grid():
-    tuned = tune_setting(TaskConfig(family="switching", n=20, k=3, hazard=0.1), tasks=30, seed=7)
+    tuned = tune_setting(SwitchingConfig(n=20, k=3, hazard=0.1), tasks=30, seed=7)
     assert set(tuned) == {"ucb1", "sw_ucb", "discounted_ts"}
     for name, values in tuned.items():
         assert all(values[key] in grid for key, grid in SWITCHING_HPARAMS[name].items()), name
@@ -228,7 +229,7 @@ def test_cli_tune_stores_under_the_setting_key_that_compare_reads(tmp_path, caps
     for name in ("SW-UCB", "Discounted TS", "UCB1", "TS", "Random", "Oracle"):
         assert f"| {name}" in out, name
     assert main(["compare", "bandit", "--hazard", "0.1"]) == 2
-    assert "switching bandits only" in capsys.readouterr().err
+    assert "the bandit family has no field hazard (its fields: n, k)" in capsys.readouterr().err
 
 
 def test_rl2_trains_and_evaluates_on_switching_bandits():
@@ -240,8 +241,13 @@ def test_rl2_trains_and_evaluates_on_switching_bandits():
 def test_checkpoints_written_before_the_hazard_field_still_resume():
     model = RL2("bandit-n10-k5", hidden=8, steps_per_update=100, minibatches=2, total_steps=100).learn()
     state = checkpoint_state(model.learner)
-    del state["config"]["task"]["hazard"]  # as rl2 wrote it before switching bandits
+    v2 = state["config"]
+    # As rl2 wrote it before switching bandits: format 1 (one flat task group with every family's
+    # fields, TRPO's in ppo, the machine's in run), and no hazard field yet
+    state["config"] = {"task": {**v2["task"], "states": 10, "actions": 5, "horizon": 10}, "policy": v2["policy"],
+                       "ppo": {**v2["ppo"], **v2["trpo"]},
+                       "run": {**v2["run"], **{k: v for k, v in v2["machine"].items() if k != "progress"}}}
     assert restore_learner(model.config, state, torch.device("cpu")).env_steps == 100
-    state["config"]["task"]["n"] = 11  # a different setting is still refused
+    state["config"]["task"]["k"] = 7  # a different setting is still refused
     with pytest.raises(CheckpointError, match="different config"):
         restore_learner(model.config, state, torch.device("cpu"))

@@ -26,7 +26,6 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from rl2.config import TaskConfig
 from rl2.envs.extras import available, require
 from rl2.envs.gym import GymFamily
 from rl2.tasks.gym import CallMethod
@@ -123,11 +122,10 @@ class MetaWorldTaskEnv(gym.Env):
             self.env, self.env_name = None, None
 
 
-def metaworld_family(task: TaskConfig) -> GymFamily:
-    """The Gymnasium family of a metaworld-ml1 or metaworld-ml10 config (ConfigError without the extra)."""
-    import_metaworld(task.family)
-    benchmark = task.metaworld_env if task.family == "metaworld-ml1" else "ML10"
-    return GymFamily(task.family, MetaWorldTaskEnv, MetaWorldTasks(benchmark), success_key="success")
+def metaworld_family(name: str, benchmark: str) -> GymFamily:
+    """The Gymnasium family `name` of a benchmark: "ML10", or ML1's env name (ConfigError without the extra)."""
+    import_metaworld(name)
+    return GymFamily(name, MetaWorldTaskEnv, MetaWorldTasks(benchmark), success_key="success")
 
 
 def metaworld_available() -> bool:
