@@ -4,7 +4,7 @@ tasks and batched env are built from a ``GymFamily`` (an env maker and its task 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable
 
 from rl2.config import TaskConfig, opt
 from rl2.envs.gym import GymFamily, GymTrialEnv
