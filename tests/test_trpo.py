@@ -36,7 +36,7 @@ def test_one_update_stays_inside_the_trust_region(learning_seed, record_figure):
     learner = Learner(config)
     old = copy.deepcopy(learner.policy)
     rollout = learner.collect()
-    stats = learner.update_fn(learner.policy, learner.optimizer, rollout, config.ppo, 2, 0.0,
+    stats = learner.update_fn(learner.policy, learner.optimizer, rollout, learner.update_settings, 2, 0.0,
                               learner.rollout_generator)
     record_figure("approx_kl", stats.approx_kl)
     # The KL it reports is the mean KL(old || new) over the batch's steps, measured here independently,
