@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from rl2.agent import Agent
-from rl2.checkpoint import list_checkpoints, load_checkpoint, load_latest, write_checkpoint
+from rl2.checkpoint import list_checkpoints, load_checkpoint, load_latest, load_policy_weights, write_checkpoint
 from rl2.config import Config
 from rl2.device import device_available, resolve_device
 from rl2.envs import GymFamily
@@ -27,10 +27,11 @@ from rl2.tasks.gym import TaskDistribution
 
 
 class RL2:
-    """An RL² agent and its meta-training state."""
+    """An RL² agent and its meta-training state (``init_from="RUN_DIR"`` among the overrides starts it from
+    that run's trained weights, with a fresh optimizer and counters: a warm start)."""
 
     def __init__(self, config: Config | str = DEFAULT_PRESET, device: str | None = None,
-                 family: GymFamily | None = None, **overrides: Any) -> None:
+                 family: GymFamily | None = None, *, warm_start: bool = True, **overrides: Any) -> None:
         if isinstance(config, str):
             config = preset_config(config, **overrides)
         elif overrides:
@@ -39,6 +40,8 @@ class RL2:
             config = config.replace(device=device)
         self.config = config.validated()
         self.learner = Learner(self.config, resolve_device(self.config.machine.device), family=family)
+        if warm_start and self.config.run.init_from:  # load() passes False: its weights are the checkpoint's
+            self.learner.warm_start(load_policy_weights(Path(self.config.run.init_from)), self.config.run.init_from)
 
     @classmethod
     def gym(cls, make: Callable[[], Any], tasks: TaskDistribution, name: str = "gym", device: str | None = None,
@@ -101,7 +104,7 @@ class RL2:
         config = Config.from_dict(state["config"])
         if device is None and not device_available(config.machine.device):
             device = "auto"  # e.g. a run trained on a GPU, evaluated on a machine without one
-        model = cls(config, device=device, family=family)
+        model = cls(config, device=device, family=family, warm_start=False)
         model.learner.load_state_dict(state["learner"])
         return model
 

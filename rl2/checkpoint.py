@@ -70,6 +70,19 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         raise CheckpointError(f"{path} cannot be decoded: {e}") from None
 
 
+def load_policy_weights(path: Path) -> dict[str, Any]:
+    """The policy weights (and normalizer statistics) of a checkpoint file, or of a run directory's
+    newest valid checkpoint: what a warm start begins from."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"cannot start from {path}: it does not exist")
+    if path.is_dir():
+        _, state = load_latest(path / "checkpoints" if list_checkpoints(path / "checkpoints") else path)
+    else:
+        state = load_checkpoint(path)
+    return state["learner"]["policy"]
+
+
 def list_checkpoints(directory: Path) -> list[Path]:
     """Checkpoint files in a directory, oldest update first."""
     if not Path(directory).is_dir():

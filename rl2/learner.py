@@ -202,6 +202,21 @@ class Learner:
             episode_success=success, episode_lengths=lengths,
         )
 
+    def warm_start(self, weights: dict[str, torch.Tensor], source: str) -> None:
+        """Starts from trained weights (a policy's ``state_dict``); the optimizer, generators and counters
+        stay fresh. Weights of another shape are refused in one line (ConfigError) naming the first."""
+        own = self.policy.state_dict()
+        missing, extra = sorted(set(own) - set(weights)), sorted(set(weights) - set(own))
+        if missing or extra:
+            raise ConfigError(f"cannot start from {source}: another network ({(missing or extra)[0]} is "
+                              f"{'not in the one there' if missing else 'not in this one'}: critic, head_hidden "
+                              "or the normalizers differ)")
+        for name, value in own.items():
+            if weights[name].shape != value.shape:
+                raise ConfigError(f"cannot start from {source}: {name} is {list(weights[name].shape)} there, "
+                                  f"{list(value.shape)} here (another core, hidden size, observation or action space)")
+        self.policy.load_state_dict(weights)
+
     def state_dict(self) -> dict:
         return {
             "policy": self.policy.state_dict(),

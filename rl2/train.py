@@ -29,7 +29,8 @@ import torch
 
 from rl2 import fused_gru
 from rl2.atomic import write_atomic
-from rl2.checkpoint import FORMAT_VERSION, CheckpointError, list_checkpoints, load_latest, save_checkpoint
+from rl2.checkpoint import (FORMAT_VERSION, CheckpointError, list_checkpoints, load_latest, load_policy_weights,
+                            save_checkpoint)
 from rl2.config import Config, ConfigError, check_resumable
 from rl2.distributed import SINGLE, World
 from rl2.evaluate import EvalResult, NavigationResult, evaluate
@@ -248,9 +249,15 @@ def _start(config: Config, run_dir: Path, resume: bool, overwrite: bool, device:
         write_atomic(run_dir / "config.json", config.to_json() + "\n")
         return path.name, state
 
+    warm = None
+    if config.run.init_from and not resume:  # read and checked against this network before anything is written
+        warm = Learner(config, device, world)
+        warm.warm_start(world.on_main(lambda: load_policy_weights(Path(config.run.init_from))), config.run.init_from)
     found = world.on_main(prepare)
     if found is None:
-        learner = Learner(config, device, world)
+        learner = warm or Learner(config, device, world)
+        if warm is not None and world.is_main:
+            print(f"starting from the weights of {config.run.init_from} (a fresh optimizer and counters)", file=out)
     else:
         name, state = found
         learner = restore_learner(config, state, device, world)

@@ -1,0 +1,74 @@
+"""Warm starts (``--init-from`` / ``init_from=``): trained weights with a fresh optimizer and counters,
+across horizons (the network does not depend on n); another network's shapes refused in one line."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+import torch
+
+from rl2 import RL2
+from rl2.config import ConfigError
+
+TINY = dict(hidden=16, minibatches=2)
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    """A short n=10 bandit agent saved as a checkpoint file."""
+    model = RL2("bandit-n10-k5", steps_per_update=200, total_steps=400, **TINY).learn()
+    path = tmp_path_factory.mktemp("source") / "n10.pt"
+    model.save(path)
+    return model, path
+
+
+def test_a_warm_start_takes_the_weights_and_nothing_else(source):
+    trained, path = source
+    warm = RL2("bandit-n100-k5", init_from=str(path), steps_per_update=1000, total_steps=1000, **TINY)
+    for (name, a), b in zip(warm.policy.state_dict().items(), trained.policy.state_dict().values()):
+        assert torch.equal(a, b), name  # the value normalizer's statistics come along too
+    assert warm.learner.update == 0 and warm.learner.env_steps == 0 and not warm.learner.optimizer.state
+    cold = RL2("bandit-n100-k5", steps_per_update=1000, total_steps=1000, **TINY)
+    assert not torch.equal(cold.policy.policy_head.weight, warm.policy.policy_head.weight)
+    warm.learn()  # and it trains on at n = 100
+    assert warm.learner.env_steps == 1000
+
+
+def test_another_network_is_refused_in_one_line(source, rl2_cmd, tmp_path):
+    _, path = source
+    # 10 arms: the one-hot previous action is 5 wider (3 gates x 16 units read 8 inputs there, 13 here).
+    with pytest.raises(ConfigError, match=r"cannot start from .*n10.pt: core.weight_ih_l0 is \[48, 8\] there, "
+                                          r"\[48, 13\] here"):
+        RL2("bandit-n10-k10", init_from=str(path), steps_per_update=100, total_steps=100, **TINY)
+    with pytest.raises(ConfigError, match=r"core.weight_ih_l0 is \[48, 8\] there, \[64, 8\] here \(another core"):
+        RL2("bandit-n10-k5", init_from=str(path), rnn="lstm", steps_per_update=100, total_steps=100, **TINY)
+    with pytest.raises(ConfigError, match="another network .value_core.* is not in the one there"):
+        RL2("bandit-n10-k5", init_from=str(path), critic="separate", steps_per_update=100, total_steps=100, **TINY)
+    r = subprocess.run([*rl2_cmd, "train", "bandit-n10-k5", "--hidden", "32", "--init-from", str(path), "--run-dir",
+                        str(tmp_path / "run"), "--no-progress"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr, r.stderr
+    assert "hidden" not in r.stderr or "there" in r.stderr
+    assert not (tmp_path / "run").exists()  # refused before the run directory was written
+    r = subprocess.run([*rl2_cmd, "train", "--init-from", str(tmp_path / "nowhere"), "--run-dir",
+                        str(tmp_path / "run2"), "--no-progress"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "does not exist" in r.stderr and not (tmp_path / "run2").exists(), r.stderr
+
+
+def test_a_warm_started_run_goes_through_the_cli_and_loads_without_its_source(source, rl2_cmd, tmp_path):
+    _, path = source
+    copy = tmp_path / "n10.pt"
+    shutil.copy(path, copy)
+    run_dir = tmp_path / "n100"
+    r = subprocess.run([*rl2_cmd, "train", "bandit-n100-k5", "--hidden", "16", "--minibatches", "2",
+                        "--steps-per-update", "1000", "--total-steps", "2000", "--init-from", str(copy), "--run-dir",
+                        str(run_dir), "--no-progress", "--no-baselines", "--eval-trials", "20", "--threads", "1"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert f"starting from the weights of {copy}" in r.stdout
+    copy.unlink()  # the run's own checkpoints hold its weights from now on
+    assert RL2.load(run_dir).learner.env_steps == 2000
+    r = subprocess.run([*rl2_cmd, "train", "--resume", str(run_dir), "--init-from", str(path), "--no-progress"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "init_from" in r.stderr, r.stderr  # the starting weights are the experiment's
