@@ -208,6 +208,8 @@ def test_own_gym_env_learns_its_task_and_checkpoints_round_trip(tmp_path, learni
     model.learn()
     result = model.evaluate(trials=200, seed=5)
     trial_return = record_figure("mean_trial_return", result.summary()["mean_trial_return"])
+    # Sweep (8 seeds x fused, torch kernels x 1, 2 threads; scripts/sweep_learning_tests.py):
+    # min 5.44 / median 5.47 / max 5.515 over 32 runs.
     assert 4.5 < trial_return <= 5.5 + 0.05, trial_return
     path = model.save(tmp_path / "two-arms.pt")
     loaded = RL2.load(path, family=GymFamily("two-arms", TwoArms, GoodArms()))
@@ -238,7 +240,9 @@ def test_gaussian_policy_learns_a_fixed_goal_close_to_its_known_optimum(learning
                     total_steps=20 * 32 * 60, seed=learning_seed)
     model.learn()
     greedy = record_figure("greedy_return", model.evaluate(trials=20, seed=3, greedy=True).summary()["mean_trial_return"])
-    assert -5.2 < greedy <= -4.5, greedy
+    # Sweep (8 seeds x fused, torch kernels x 1, 2 threads; scripts/sweep_learning_tests.py):
+    # min -5.04 / median -4.92 / max -4.82 over 32 runs: within 12% of the optimum; asked within 22%.
+    assert -5.5 < greedy <= -4.5, greedy
 
 
 def test_cli_trains_point_navigation_and_refuses_the_gym_family_in_one_line(rl2_cmd, tmp_path):

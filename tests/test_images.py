@@ -182,7 +182,8 @@ def test_a_cnn_policy_learns_from_pixels(learning_seed, record_figure):
     # memory too (see ColourCue). After 100 updates some trajectories have learnt the memory too
     # (~5.1), others sit on the picture's plateau (4.53): this test asks for the picture, the slow one
     # below for the memory.
-    # Sweep (8 seeds x fused, torch x 1, 2 threads): SWEEP_PIXELS
+    # Sweep (8 seeds x fused, torch kernels x 1, 2 threads; scripts/sweep_learning_tests.py):
+    # min 4.53 / median 5.145 / max 5.158 over 32 runs.
     summary = colour_cue_agent(learning_seed, updates=100).evaluate(trials=400, seed=5).summary()
     record_figure("mean_trial_return", summary["mean_trial_return"])
     assert 4.2 < summary["mean_trial_return"] <= 5.75 + 0.05, summary

@@ -18,11 +18,13 @@ def test_short_meta_training_beats_random_on_bandits(learning_seed, record_figur
     summary = model.evaluate(trials=1_000).summary()
     record_figure("mean_minus_ci95", summary["mean_trial_return"] - summary["ci95"])
     record_figure("last_minus_first_pull", summary["episode_return_mean"][-1] - summary["episode_return_mean"][0])
-    # Measured 6.37 ± 0.16 (random 5.0, Bayes-optimal 6.66): a clear margin over random.
-    assert summary["mean_trial_return"] - summary["ci95"] > RANDOM_BANDIT_N10 + 0.8, summary
+    # Random 5.0, Bayes-optimal 6.66. Sweep (8 seeds x fused, torch kernels x 1, 2 threads;
+    # scripts/sweep_learning_tests.py), mean - CI: min 5.85 / median 6.10 / max 6.29 over 32 runs.
+    assert summary["mean_trial_return"] - summary["ci95"] > RANDOM_BANDIT_N10 + 0.5, summary
     # Learning to learn shows inside the trial: later pulls pay more than the first.
+    # Sweep, last pull - first pull: min 0.122 / median 0.167 / max 0.222 (a pull's standard error ~0.015).
     per_pull = summary["episode_return_mean"]
-    assert per_pull[-1] > per_pull[0] + 0.1, per_pull
+    assert per_pull[-1] > per_pull[0] + 0.05, per_pull
 
 
 @pytest.mark.slow

@@ -41,6 +41,8 @@ def test_one_update_stays_inside_the_trust_region(learning_seed, record_figure):
     record_figure("approx_kl", stats.approx_kl)
     # The KL it reports is the mean KL(old || new) over the batch's steps, measured here independently,
     # and it is inside the limit whether the line search took its first step, a shorter one or none.
+    # Sweep (8 seeds x fused, torch kernels x 1, 2 threads): approx_kl min 0.0035 / median 0.0066 / max
+    # 0.0087 over 32 runs, a step kept in every one.
     inputs, state0 = rollout.policy_inputs(), old.initial_state(rollout.rewards.shape[1])
     with torch.no_grad():
         kl = float(categorical_kl(old.unroll(inputs, state0)[0], learner.policy.unroll(inputs, state0)[0]).mean())
@@ -56,4 +58,6 @@ def test_trpo_meta_training_beats_random_on_bandits(learning_seed, record_figure
     model.learn()
     summary = model.evaluate(trials=1_000).summary()
     record_figure("mean_minus_ci95", summary["mean_trial_return"] - summary["ci95"])
-    assert summary["mean_trial_return"] - summary["ci95"] > 5.3, summary  # random: 5.0
+    # Random 5.0. Sweep (8 seeds x fused, torch kernels x 1, 2 threads; TRPO replays through torch.nn.GRU
+    # whatever the kernel): min 5.93 / median 6.07 / max 6.22 over 32 runs.
+    assert summary["mean_trial_return"] - summary["ci95"] > 5.3, summary
