@@ -24,6 +24,7 @@ from rl2.evaluate import EvalResult, NavigationResult, evaluate
 from rl2.learner import IterationResult, Learner
 from rl2.presets import DEFAULT_PRESET, preset_config
 from rl2.tasks.gym import TaskDistribution
+from rl2.zoo import resolve
 
 
 class RL2:
@@ -41,7 +42,7 @@ class RL2:
         self.config = config.validated()
         self.learner = Learner(self.config, resolve_device(self.config.machine.device), family=family)
         if warm_start and self.config.run.init_from:  # load() passes False: its weights are the checkpoint's
-            self.learner.warm_start(load_policy_weights(Path(self.config.run.init_from)), self.config.run.init_from)
+            self.learner.warm_start(load_policy_weights(resolve(self.config.run.init_from)), self.config.run.init_from)
 
     @classmethod
     def gym(cls, make: Callable[[], Any], tasks: TaskDistribution, name: str = "gym", device: str | None = None,
@@ -95,7 +96,7 @@ class RL2:
         to load it, by default the run's own device where this machine has it, else auto: a GPU run
         evaluates on a CPU-only machine; ``family``: the Gymnasium env and tasks of an ``RL2.gym``
         agent, which a checkpoint cannot hold)."""
-        path = Path(path)
+        path = resolve(path)  # a zoo:NAME agent's file, or the path as given
         if path.is_dir():
             ckpt_dir = path / "checkpoints" if list_checkpoints(path / "checkpoints") else path
             _, state = load_latest(ckpt_dir)

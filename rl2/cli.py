@@ -19,6 +19,7 @@ from rl2.checkpoint import CheckpointError
 from rl2.config import ConfigError, all_fields, check_resumable, describe_bounds, task_fields
 from rl2.families import family_of, setting_title
 from rl2.memory import check_fits, results_bytes
+from rl2.zoo import PREFIX
 from rl2.presets import DEFAULT_PRESET, all_presets, preset_config
 
 if TYPE_CHECKING:
@@ -99,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_flags(train)
 
     ev = sub.add_parser("eval", help="evaluate a trained run on fresh held-out tasks")
-    ev.add_argument("run_dir", type=Path, help="run directory or checkpoint file")
+    ev.add_argument("run_dir", type=Path, help="run directory, checkpoint file, or zoo:NAME (a shipped agent)")
     ev.add_argument("--trials", type=int, default=1000, help="held-out trials (default 1000)")
     ev.add_argument("--seed", type=int, default=None, help="seed of the held-out tasks (default: the run's eval_seed)")
     ev.add_argument("--greedy", action="store_true", help="take the most likely action instead of sampling")
@@ -254,12 +255,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     if args.trials < 1:
         raise UsageError(f"rl2 eval: --trials must be >= 1, got {args.trials}")
-    if not args.run_dir.exists():
+    zoo_name = str(args.run_dir).removeprefix(PREFIX) if str(args.run_dir).startswith(PREFIX) else None
+    if zoo_name is None and not args.run_dir.exists():
         raise UsageError(f"rl2 eval: {args.run_dir} does not exist")
-    model = RL2.load(args.run_dir, device=args.device)
+    model = RL2.load(str(args.run_dir), device=args.device)
     check_fits(results_bytes(args.trials, model.config.task.n), f"rl2 eval: --trials {args.trials}")
     summary = model.evaluate(trials=args.trials, seed=args.seed, greedy=args.greedy).summary()
-    output = args.output or (args.run_dir / "eval.json" if args.run_dir.is_dir() else args.run_dir.with_suffix(".eval.json"))
+    output = args.output or (Path(f"{zoo_name}.eval.json") if zoo_name is not None else  # the zoo stays as shipped
+                             args.run_dir / "eval.json" if args.run_dir.is_dir() else args.run_dir.with_suffix(".eval.json"))
     output.write_text(json.dumps(summary, indent=2) + "\n")
     print(format_eval(summary))
     print(f"written to {output}")

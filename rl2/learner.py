@@ -228,9 +228,11 @@ class Learner:
         }
 
     def load_state_dict(self, state: dict) -> None:
+        """Restores a learner's state; a weights-only one (a zoo agent) keeps a fresh optimizer and generators."""
         self.policy.load_state_dict(state["policy"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        restore_generator(self.task_generator, state["task_generator"])
-        restore_generator(self.rollout_generator, state["rollout_generator"])
+        if "optimizer" in state:
+            self.optimizer.load_state_dict(state["optimizer"])
+            restore_generator(self.task_generator, state["task_generator"])
+            restore_generator(self.rollout_generator, state["rollout_generator"])
         self.update = int(state["update"])
         self.env_steps = int(state["env_steps"])

@@ -36,6 +36,7 @@ from rl2.distributed import SINGLE, World
 from rl2.evaluate import EvalResult, NavigationResult, evaluate
 from rl2.learner import IterationResult, Learner, fused_gru_unfit, requested_gru_kernel
 from rl2.memory import check_training_fits
+from rl2.zoo import resolve
 
 MIN_FREE_BYTES = 50 * 2**20  # a run writes a few MB of checkpoints and logs; refuse below this
 
@@ -252,7 +253,7 @@ def _start(config: Config, run_dir: Path, resume: bool, overwrite: bool, device:
     warm = None
     if config.run.init_from and not resume:  # read and checked against this network before anything is written
         warm = Learner(config, device, world)
-        warm.warm_start(world.on_main(lambda: load_policy_weights(Path(config.run.init_from))), config.run.init_from)
+        warm.warm_start(world.on_main(lambda: load_policy_weights(resolve(config.run.init_from))), config.run.init_from)
     found = world.on_main(prepare)
     if found is None:
         learner = warm or Learner(config, device, world)

@@ -1,0 +1,89 @@
+"""The zoo: trained agents shipped with rl2, listed in ``zoo/index.json`` and loaded by name as
+``zoo:NAME`` (``RL2.load("zoo:bandit-n10-k5")``, ``rl2 eval zoo:NAME``, ``--init-from zoo:NAME``).
+
+Each agent is a weights-only checkpoint (the policy's weights and normalizer statistics, its config and
+counters; no optimizer or generator state) beside a manifest entry that says how it was trained (the
+exact command), what it measured on held-out tasks, and the file's SHA-256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rl2.checkpoint import CheckpointError
+
+PREFIX = "zoo:"
+INDEX = "index.json"
+
+
+@dataclass(frozen=True)
+class ZooEntry:
+    """One shipped agent, as its manifest entry describes it."""
+
+    name: str  # e.g. "bandit-n10-k5", or "bandit-n10-k5-s1" for another training seed
+    preset: str  # the preset it was trained from (``rl2 presets``)
+    path: str  # its checkpoint, relative to the zoo folder
+    sha256: str  # of that file
+    command: str  # the exact command that trained it (warm start included)
+    env_steps: int
+    train_minutes: float
+    threads: int
+    seed: int  # training seed
+    eval: dict[str, Any]  # mean, ci95, trials and seed of the held-out tasks (and per-episode means)
+    paper: float | None = None  # the paper's RL² figure for this setting, where it has one
+    notes: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)  # family-specific figures (yardsticks, success)
+
+
+def zoo_dir() -> Path:
+    """The zoo's folder: ``RL2_ZOO`` if set, else ``zoo/`` beside the rl2 package (a source checkout)."""
+    return Path(os.environ.get("RL2_ZOO") or Path(__file__).resolve().parent.parent / "zoo")
+
+
+def load_index(directory: Path | None = None) -> list[ZooEntry]:
+    """Every entry of the zoo's manifest (none where there is no manifest)."""
+    path = (directory or zoo_dir()) / INDEX
+    if not path.is_file():
+        return []
+    try:
+        return [ZooEntry(**entry) for entry in json.loads(path.read_text())]
+    except (ValueError, TypeError) as e:
+        raise CheckpointError(f"{path} is not a valid zoo manifest: {e}") from None
+
+
+def entry_named(name: str, directory: Path | None = None) -> ZooEntry:
+    """The entry called `name`; CheckpointError naming what the zoo has where there is none."""
+    entries = load_index(directory)
+    for entry in entries:
+        if entry.name == name:
+            return entry
+    known = ", ".join(e.name for e in entries) or "nothing yet"
+    raise CheckpointError(f"no agent {name!r} in the zoo ({zoo_dir() if directory is None else directory} has "
+                          f"{known})")
+
+
+def resolve(source: str | Path) -> Path:
+    """A checkpoint or run directory as given, or the file of a ``zoo:NAME`` agent."""
+    text = str(source)
+    if not text.startswith(PREFIX):
+        return Path(source)
+    return zoo_dir() / entry_named(text[len(PREFIX):]).path
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def weights_only(state: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint's state without its optimizer and generators: what the zoo ships."""
+    learner = state["learner"]
+    return {**state, "learner": {key: learner[key] for key in ("policy", "update", "env_steps")}}
+
+
+def manifest_json(entries: list[ZooEntry]) -> str:
+    return json.dumps([asdict(entry) for entry in entries], indent=2, ensure_ascii=False) + "\n"

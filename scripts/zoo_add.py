@@ -1,0 +1,60 @@
+"""Adds a finished run to the zoo: its weights-only checkpoint under zoo/ and its manifest entry.
+
+    python scripts/zoo_add.py runs/zoo-train/bandit-n10-k5-s0 --name bandit-n10-k5 --paper 6.7 \\
+        --command "rl2 train bandit-n10-k5 --seed 0 --threads 1 --run-dir runs/zoo-train/bandit-n10-k5-s0"
+
+The held-out figure is the run's own end-of-training evaluation (eval.json: its eval_trials tasks of its
+eval_seed, the tasks the baselines of `rl2 compare` and `rl2 paper-tables` use); the training time is
+the run's logged wall time (metrics.csv). An entry of the same name is replaced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+from rl2.atomic import write_atomic
+from rl2.checkpoint import list_checkpoints, load_checkpoint, write_checkpoint
+from rl2.config import Config
+from rl2.zoo import INDEX, ZooEntry, load_index, manifest_json, sha256_of, weights_only, zoo_dir
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--name", required=True, help="the agent's name in the zoo (zoo:NAME)")
+    parser.add_argument("--command", required=True, help="the exact command that trained it")
+    parser.add_argument("--preset", default=None, help="its preset (default: --name)")
+    parser.add_argument("--paper", type=float, default=None, help="the paper's RL² figure for this setting")
+    parser.add_argument("--notes", default="")
+    args = parser.parse_args()
+
+    state = load_checkpoint(list_checkpoints(args.run_dir / "checkpoints")[-1])
+    config = Config.from_dict(state["config"])
+    if state["learner"]["update"] < config.num_updates:
+        sys.exit(f"zoo_add: {args.run_dir} stopped at update {state['learner']['update']} of {config.num_updates}")
+    evaluation = json.loads((args.run_dir / "eval.json").read_text())
+    with open(args.run_dir / "metrics.csv") as f:
+        last = list(csv.DictReader(f))[-1]
+    directory = zoo_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = write_checkpoint(directory / f"{args.name}.pt", weights_only(state))
+    entry = ZooEntry(
+        name=args.name, preset=args.preset or args.name, path=path.name, sha256=sha256_of(path), command=args.command,
+        env_steps=int(state["learner"]["env_steps"]), train_minutes=round(float(last["time_s"]) / 60, 2),
+        threads=config.machine.threads, seed=config.run.seed,
+        eval={"mean": evaluation["mean_trial_return"], "ci95": evaluation["ci95"], "trials": evaluation["trials"],
+              "seed": config.run.eval_seed, "episode_returns": evaluation["episode_return_mean"]},
+        paper=args.paper, notes=args.notes)
+    entries = [e for e in load_index(directory) if e.name != args.name] + [entry]
+    write_atomic(directory / INDEX, manifest_json(sorted(entries, key=lambda e: e.name)))
+    print(f"zoo:{args.name}: {entry.eval['mean']:.3f} ± {entry.eval['ci95']:.3f} on {entry.eval['trials']} held-out "
+          f"tasks, {entry.env_steps:,} env steps in {entry.train_minutes} min ({path.stat().st_size / 1e6:.2f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

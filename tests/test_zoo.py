@@ -1,0 +1,85 @@
+"""The zoo: every shipped agent matches its manifest (file checksum, config, shapes, counters) and
+re-measures its held-out figure; agents load by name (API, CLI, warm starts); bad names are one line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from rl2 import RL2
+from rl2.checkpoint import CheckpointError, load_checkpoint
+from rl2.config import Config
+from rl2.learner import build_policy
+from rl2.presets import preset_config
+from rl2.zoo import entry_named, load_index, sha256_of, zoo_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = load_index(ROOT / "zoo")
+
+
+@pytest.mark.parametrize("entry", SHIPPED, ids=[entry.name for entry in SHIPPED])
+def test_a_shipped_agent_is_what_its_manifest_says(entry, monkeypatch):
+    monkeypatch.setenv("RL2_ZOO", str(ROOT / "zoo"))
+    path = ROOT / "zoo" / entry.path
+    assert sha256_of(path) == entry.sha256, "the file is not the one the manifest describes"
+    assert path.stat().st_size < 5e6  # weights only
+    state = load_checkpoint(path)
+    assert set(state["learner"]) == {"policy", "update", "env_steps"}
+    config = Config.from_dict(state["config"])
+    assert config.task == preset_config(entry.preset).task and config.run.seed == entry.seed
+    assert state["learner"]["env_steps"] == entry.env_steps and entry.command.startswith(f"rl2 train {entry.preset}")
+    shapes = {name: tuple(value.shape) for name, value in build_policy(config).state_dict().items()}
+    assert {name: tuple(value.shape) for name, value in state["learner"]["policy"].items()} == shapes
+    # Its held-out figure, re-measured on the same tasks: sampled actions may flip where another CPU
+    # rounds the GRU differently, which moves the mean by far less than its CI.
+    summary = RL2.load(f"zoo:{entry.name}").evaluate(trials=entry.eval["trials"], seed=entry.eval["seed"]).summary()
+    assert abs(summary["mean_trial_return"] - entry.eval["mean"]) <= entry.eval["ci95"] / 2, summary
+
+
+@pytest.fixture(scope="module")
+def tiny_zoo(tmp_path_factory):
+    """A zoo of one agent, added from a short run by scripts/zoo_add.py as a shipped one is."""
+    root = tmp_path_factory.mktemp("zoo")
+    run_dir = root / "run"
+    train = ["train", "bandit-n10-k5", "--hidden", "16", "--minibatches", "2", "--steps-per-update", "200",
+             "--total-steps", "400", "--eval-trials", "50", "--threads", "1", "--run-dir", str(run_dir),
+             "--no-progress", "--no-baselines"]
+    r = subprocess.run([sys.executable, "-m", "rl2", *train], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    env = {"RL2_ZOO": str(root / "zoo"), "PATH": "/usr/bin:/bin"}
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "zoo_add.py"), str(run_dir), "--name", "tiny",
+                        "--preset", "bandit-n10-k5", "--paper", "6.7", "--command", "rl2 " + " ".join(train)],
+                       capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stderr
+    return root / "zoo", run_dir
+
+
+def test_an_agent_loads_by_name_through_the_api_and_the_cli(tiny_zoo, monkeypatch, tmp_path, rl2_cmd):
+    directory, run_dir = tiny_zoo
+    monkeypatch.setenv("RL2_ZOO", str(directory))
+    assert zoo_dir() == directory
+    entry = entry_named("tiny")
+    assert entry.env_steps == 400 and entry.eval["trials"] == 50 and entry.paper == 6.7
+    assert entry.eval["mean"] == json.loads((run_dir / "eval.json").read_text())["mean_trial_return"]
+    model, trained = RL2.load("zoo:tiny"), RL2.load(run_dir)
+    for a, b in zip(model.policy.parameters(), trained.policy.parameters()):
+        assert torch.equal(a, b)
+    assert model.learner.env_steps == 400 and not model.learner.optimizer.state  # weights only
+    assert model.learn(200).learner.env_steps == 600  # and it trains on, with a fresh optimizer
+    warm = RL2("bandit-n100-k5", init_from="zoo:tiny", hidden=16, minibatches=2, steps_per_update=1000,
+               total_steps=1000)
+    assert torch.equal(warm.policy.policy_head.weight, trained.policy.policy_head.weight)
+    r = subprocess.run([*rl2_cmd, "eval", "zoo:tiny", "--trials", "20"], capture_output=True, text=True,
+                       cwd=tmp_path, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "tiny.eval.json").read_text())["trials"] == 20  # beside the user, not in the zoo
+    r = subprocess.run([*rl2_cmd, "eval", "zoo:no-such-agent"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "no agent 'no-such-agent' in the zoo" in r.stderr and "tiny" in r.stderr
+    with pytest.raises(CheckpointError, match="no agent 'nope' in the zoo"):
+        RL2.load("zoo:nope")
