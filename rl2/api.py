@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from rl2.agent import Agent
-from rl2.checkpoint import list_checkpoints, load_checkpoint, load_latest, load_policy_weights, write_checkpoint
+from rl2.checkpoint import load_file_or_run, load_policy_weights, write_checkpoint
 from rl2.config import Config
 from rl2.device import device_available, resolve_device
 from rl2.envs import GymFamily
@@ -97,11 +97,7 @@ class RL2:
         evaluates on a CPU-only machine; ``family``: the Gymnasium env and tasks of an ``RL2.gym``
         agent, which a checkpoint cannot hold)."""
         path = resolve(path)  # a zoo:NAME agent's file, or the path as given
-        if path.is_dir():
-            ckpt_dir = path / "checkpoints" if list_checkpoints(path / "checkpoints") else path
-            _, state = load_latest(ckpt_dir)
-        else:
-            state = load_checkpoint(path)
+        state = load_file_or_run(path)
         config = Config.from_dict(state["config"])
         if device is None and not device_available(config.machine.device):
             device = "auto"  # e.g. a run trained on a GPU, evaluated on a machine without one

@@ -76,11 +76,15 @@ def load_policy_weights(path: Path) -> dict[str, Any]:
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"cannot start from {path}: it does not exist")
-    if path.is_dir():
-        _, state = load_latest(path / "checkpoints" if list_checkpoints(path / "checkpoints") else path)
-    else:
-        state = load_checkpoint(path)
-    return state["learner"]["policy"]
+    return load_file_or_run(path)["learner"]["policy"]
+
+
+def load_file_or_run(path: Path) -> dict[str, Any]:
+    """A checkpoint file's state, or that of a run directory's (or checkpoint folder's) newest valid one."""
+    path = Path(path)
+    if not path.is_dir():
+        return load_checkpoint(path)
+    return load_latest(path / "checkpoints" if list_checkpoints(path / "checkpoints") else path)[1]
 
 
 def list_checkpoints(directory: Path) -> list[Path]:
