@@ -20,6 +20,7 @@ from rl2.envs import GymFamily, TrialEnv
 from rl2.families import family_of, make_env, make_task_distribution
 from rl2.memory import check_training_fits
 from rl2.policy import RecurrentActorCritic
+from rl2.policy.cores import GRU_KERNELS
 from rl2.ppo import UpdateStats, ppo_update
 from rl2.rollout import Rollout, collect_trials
 from rl2.tasks import slice_tasks
@@ -53,7 +54,7 @@ def requested_gru_kernel(config: Config) -> str:
     ``RL2_GRU_KERNEL`` (auto | fused | torch), a switch for test suites and benchmarks that force one."""
     kernel = config.machine.gru_kernel
     forced = os.environ.get("RL2_GRU_KERNEL", "auto")
-    if forced not in ("auto", "fused", "torch"):
+    if forced not in GRU_KERNELS:
         raise ConfigError(f"RL2_GRU_KERNEL must be one of auto, fused, torch, got {forced!r}")
     return forced if kernel == "auto" else kernel
 
