@@ -19,7 +19,7 @@ from rl2.checkpoint import CheckpointError
 from rl2.config import ConfigError, all_fields, check_resumable, describe_bounds, task_fields
 from rl2.families import family_of, setting_title
 from rl2.memory import check_fits, results_bytes
-from rl2.zoo import PREFIX
+from rl2.zoo import PREFIX, setting_agents
 from rl2.presets import DEFAULT_PRESET, all_presets, preset_config
 
 if TYPE_CHECKING:
@@ -126,6 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     tables.add_argument("--tasks", type=int, default=1000, help="held-out tasks per setting (default 1000)")
     tables.add_argument("--runs", type=Path, nargs="*", default=[], metavar="RUN_DIR",
                         help="trained runs: each fills the RL² cell of the setting it was trained on")
+    tables.add_argument("--zoo", action="store_true",
+                        help="fill the RL² cells with the zoo's agents (runs given with --runs take precedence)")
     tables.add_argument("--seed", type=int, default=1_000_003, help="seed of the held-out tasks")
     tables.add_argument("--output", type=Path, default=Path("paper_tables.md"), help="Markdown file (default paper_tables.md)")
 
@@ -352,7 +354,7 @@ def cmd_paper_tables(args: argparse.Namespace) -> int:
     check_fits(results_bytes(args.tasks, longest, methods=8), f"rl2 paper-tables: --tasks {args.tasks}")
     if not args.output.resolve().parent.is_dir():
         raise UsageError(f"rl2 paper-tables: cannot write {args.output}: its folder does not exist")
-    runs = []
+    runs = [(f"zoo:{entry.name}", RL2.load(f"zoo:{entry.name}")) for entry in setting_agents()] if args.zoo else []
     for run_dir in args.runs:
         if not run_dir.exists():
             raise UsageError(f"rl2 paper-tables: {run_dir} does not exist")

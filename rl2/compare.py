@@ -109,6 +109,7 @@ def paper_tables(tasks: int, seed: int, runs: list, progress=None) -> str:
 
     by_setting = {setting_key(model.config.task): (label, model) for label, model in runs}
     out = []
+    sources = []  # which agent filled each RL² cell, printed under its table
     # Each table: its settings, with the paper's figures and the row label of each
     for title, columns, settings in (
         ("Table 1: Bernoulli bandits", BANDIT_COLUMNS,
@@ -132,11 +133,13 @@ def paper_tables(tasks: int, seed: int, runs: list, progress=None) -> str:
                         cells.append(f"missing ({paper})")
                         continue
                     mean, ci = mean_ci95(label_model[1].evaluate(trials=tasks, seed=seed).trial_returns)
+                    sources.append(f"{label}: {label_model[0]}")
                 else:
                     mean, ci = rows[DISPLAY_NAMES[PAPER_TO_OURS[column]]].mean_ci
                 cells.append(f"{mean:.1f} ± {ci:.1f} ({paper})")
             out.append(f"| {label} | " + " | ".join(cells) + " |")
-        out.append("")
+        out += ["", "RL² agents: " + ("; ".join(sources) if sources else "none given") + ".", ""]
+        sources = []
     return "\n".join(out)
 
 

@@ -67,6 +67,12 @@ def entry_named(name: str, directory: Path | None = None) -> ZooEntry:
                           f"{known})")
 
 
+def setting_agents(directory: Path | None = None) -> list[ZooEntry]:
+    """The agent that stands for each setting: the entry named as its preset (``bandit-n10-k5``, not
+    the other training seeds ``bandit-n10-k5-s1``)."""
+    return [entry for entry in load_index(directory) if entry.name == entry.preset]
+
+
 def resolve(source: str | Path) -> Path:
     """A checkpoint or run directory as given, or the file of a ``zoo:NAME`` agent."""
     text = str(source)

@@ -37,3 +37,4 @@ def test_paper_tables_put_measured_cells_beside_published_ones(monkeypatch):
     mdp_row = next(line for line in text.splitlines() if line.startswith("| n=10 |"))
     assert bandit_row.count("(") == 8 and "(6.6)" in bandit_row and "missing" not in bandit_row
     assert "(156.2)" in mdp_row and "missing (156.2)" in mdp_row  # no MDP run given
+    assert "RL² agents: n=10, k=5: run." in text and "RL² agents: none given." in text  # each cell names its agent

@@ -16,7 +16,7 @@ from rl2.checkpoint import CheckpointError, load_checkpoint
 from rl2.config import Config
 from rl2.learner import build_policy
 from rl2.presets import preset_config
-from rl2.zoo import entry_named, load_index, sha256_of, zoo_dir
+from rl2.zoo import ZooEntry, entry_named, load_index, manifest_json, setting_agents, sha256_of, zoo_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = load_index(ROOT / "zoo")
@@ -83,3 +83,14 @@ def test_an_agent_loads_by_name_through_the_api_and_the_cli(tiny_zoo, monkeypatc
     assert "no agent 'no-such-agent' in the zoo" in r.stderr and "tiny" in r.stderr
     with pytest.raises(CheckpointError, match="no agent 'nope' in the zoo"):
         RL2.load("zoo:nope")
+
+
+def test_the_agent_of_a_setting_is_the_entry_named_as_its_preset(tmp_path):
+    def entry(name, preset, seed):
+        return ZooEntry(name=name, preset=preset, path=f"{name}.pt", sha256="", command=f"rl2 train {preset}",
+                        env_steps=1, train_minutes=1.0, threads=1, seed=seed, eval={})
+    entries = [entry("bandit-n10-k5", "bandit-n10-k5", 0), entry("bandit-n10-k5-s1", "bandit-n10-k5", 1),
+               entry("mdp-n10", "mdp-n10", 0)]
+    (tmp_path / "index.json").write_text(manifest_json(entries))
+    assert [e.name for e in setting_agents(tmp_path)] == ["bandit-n10-k5", "mdp-n10"]  # other seeds stand aside
+    assert {e.name for e in setting_agents(ROOT / "zoo")} <= {e.preset for e in SHIPPED}
