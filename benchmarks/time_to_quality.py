@@ -8,6 +8,11 @@ MDPs n = 10: 150 within 30 minutes, on 2 CPU cores.
 
     python benchmarks/time_to_quality.py                      # both settings
     python benchmarks/time_to_quality.py bandit-n100-k5 --set gamma=1.0 --budget-minutes 10
+    python benchmarks/time_to_quality.py bandit-n100-k5 --init-from zoo:bandit-n10-k5   # warm against scratch
+
+With `--init-from`, each preset is trained twice in this process, from scratch (the peer) and from
+the given weights (a warm start: fresh optimizer, generators and counters), and the ratio of their
+minutes to the target is printed.
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ import torch
 
 from rl2 import preset_config
 from rl2.evaluate import evaluate, mean_ci95
+from rl2.checkpoint import load_policy_weights
 from rl2.learner import Learner
+from rl2.zoo import resolve
 
 TARGETS = {"bandit-n100-k5": (77.0, 15.0), "mdp-n10": (150.0, 30.0)}
 
@@ -41,9 +48,11 @@ def parse_overrides(pairs: list[str]) -> dict:
 
 
 def time_to_quality(preset: str, target: float, budget_min: float, eval_every_s: float, trials: int,
-                    overrides: dict) -> dict:
-    config = preset_config(preset, **overrides)
+                    overrides: dict, init_from: str = "") -> dict:
+    config = preset_config(preset, **overrides, init_from=init_from)
     learner = Learner(config, "cpu")
+    if init_from:
+        learner.warm_start(load_policy_weights(resolve(init_from)), init_from)
     train_s, eval_s, best, reached = 0.0, 0.0, float("-inf"), None
     next_eval = eval_every_s
     while train_s < budget_min * 60 and learner.update < config.num_updates:
@@ -73,16 +82,30 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=1000, help="held-out tasks per evaluation")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE", help="config overrides")
+    parser.add_argument("--target", type=float, default=None, help="held-out figure to reach (default: the preset's)")
+    parser.add_argument("--init-from", default="", metavar="RUN_DIR|CHECKPOINT|zoo:NAME",
+                        help="also train from these weights and compare with training from scratch")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     for preset in args.presets:
         target, limit = TARGETS.get(preset, (float("inf"), 15.0))
+        target = args.target if args.target is not None else target
         budget = args.budget_minutes or 2 * limit
         print(f"{preset}: target {target} within {limit:g} min ({args.threads} threads, torch {torch.__version__})")
-        r = time_to_quality(preset, target, budget, args.eval_every, args.trials, parse_overrides(args.set))
-        verdict = (f"reached {target} after {r['minutes']:.1f} min of training" if r["minutes"] is not None
-                   else f"did not reach {target} in {r['train_minutes']:.1f} min (best {r['best']:.2f})")
-        print(f"{preset}: {verdict}; {r['env_steps']:,} env steps; evaluations took {r['eval_minutes']:.1f} min more")
+        minutes = {}
+        for start in ["", args.init_from] if args.init_from else [""]:
+            label = f"from {start}" if start else "from scratch"
+            print(f"{preset} {label}:", flush=True)
+            r = time_to_quality(preset, target, budget, args.eval_every, args.trials, parse_overrides(args.set), start)
+            verdict = (f"reached {target} after {r['minutes']:.1f} min of training" if r["minutes"] is not None
+                       else f"did not reach {target} in {r['train_minutes']:.1f} min (best {r['best']:.2f})")
+            print(f"{preset} {label}: {verdict}; {r['env_steps']:,} env steps; evaluations took "
+                  f"{r['eval_minutes']:.1f} min more", flush=True)
+            minutes[label] = r["minutes"] if r["minutes"] is not None else float("inf")
+        if args.init_from:
+            scratch, warm = minutes["from scratch"], minutes[f"from {args.init_from}"]
+            print(f"{preset}: warm start / scratch, minutes to {target}: {warm:.1f} / {scratch:.1f} = "
+                  f"{warm / scratch:.2f}" if scratch < float("inf") else f"{preset}: scratch did not reach {target}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak resident memory of this process: {peak:,.0f} MiB")
 
