@@ -22,6 +22,7 @@ import resource
 import time
 
 import torch
+from overrides import parse_overrides  # benchmarks/ is on the path of a script run from it
 
 from rl2 import preset_config
 from rl2.evaluate import evaluate, mean_ci95
@@ -30,21 +31,6 @@ from rl2.learner import Learner
 from rl2.zoo import resolve
 
 TARGETS = {"bandit-n100-k5": (77.0, 15.0), "mdp-n10": (150.0, 30.0)}
-
-
-def parse_overrides(pairs: list[str]) -> dict:
-    out = {}
-    for pair in pairs:
-        key, _, text = pair.partition("=")
-        for kind in (int, float):
-            try:
-                out[key] = kind(text)
-                break
-            except ValueError:
-                continue
-        else:
-            out[key] = {"true": True, "false": False}.get(text.lower(), text)
-    return out
 
 
 def time_to_quality(preset: str, target: float, budget_min: float, eval_every_s: float, trials: int,

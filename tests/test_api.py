@@ -51,7 +51,7 @@ def test_streaming_agent_adapts_with_its_state_only():
 def test_config_json_roundtrip_and_validation():
     config = preset_config("mdp-n25", hidden=64)
     assert Config.from_json(config.to_json()) == config
-    assert config.task.trial_length == 250 and config.trials_per_update == 48
+    assert config.task.trial_length == 250 and config.trials_per_update == 96
     with pytest.raises(ConfigError, match="gamma"):
         config.replace(gamma=0.0)
     with pytest.raises(ConfigError, match="unknown config field"):

@@ -67,9 +67,43 @@ class TaskWrapper(gym.Wrapper):
         self._task = value
 
 
+class RevealTask(gym.ObservationWrapper):
+    """Appends the task's features to every observation (the oracle yardstick): ``features(task)`` is
+    a fixed-length vector, read from the task wrapper inside."""
+
+    def __init__(self, env: gym.Env, features: Callable[[Any], Any], size: int) -> None:
+        super().__init__(env)
+        space = env.observation_space
+        if not (isinstance(space, gym.spaces.Box) and len(space.shape) == 1):
+            raise EnvError(f"{env}: reveal_task needs vector observations, this env has {space}")
+        self.features = features
+        self.size = size
+        bound = np.full(size, np.inf, np.float32)
+        self.observation_space = gym.spaces.Box(np.concatenate([space.low.astype(np.float32), -bound]),
+                                                np.concatenate([space.high.astype(np.float32), bound]),
+                                                dtype=np.float32)
+
+    def observation(self, observation: np.ndarray) -> np.ndarray:
+        task = self.env.get_wrapper_attr("task")
+        values = np.zeros(self.size) if task is None else np.asarray(self.features(task), np.float64)
+        return np.concatenate([np.asarray(observation, np.float64), values]).astype(np.float32)
+
+
+def task_features(family: GymFamily) -> tuple[Callable[[Any], Any], int]:
+    """The task distribution's ``features`` and their number; EnvError where it has none to reveal."""
+    features = getattr(family.tasks, "features", None)
+    if features is None:
+        raise EnvError(f"{family.name}: its tasks have no features to reveal (reveal_task needs a "
+                       f"{type(family.tasks).__name__}.features(task) method)")
+    example = family.tasks.sample(1, torch.Generator().manual_seed(0))[0]
+    return features, len(np.atleast_1d(features(example)))
+
+
 def _make_copy(make: Callable[[], gym.Env], apply: Callable[[gym.Env, Any], gym.Env],
-               max_episode_steps: int | None) -> gym.Env:
+               max_episode_steps: int | None, reveal: tuple[Callable[[Any], Any], int] | None = None) -> gym.Env:
     env = TaskWrapper(make(), apply)
+    if reveal is not None:
+        env = RevealTask(env, *reveal)
     # Outside the task wrapper, so a rebuilt env keeps the time limit.
     return gym.wrappers.TimeLimit(env, max_episode_steps) if max_episode_steps else env
 
@@ -160,14 +194,17 @@ class GymTrialEnv:
     length is counted in.
     """
 
-    def __init__(self, family: GymFamily, max_episode_steps: int, vector: str = "sync") -> None:
+    def __init__(self, family: GymFamily, max_episode_steps: int, vector: str = "sync",
+                 reveal_task: bool = False) -> None:
         if vector not in VECTOR_MODES:
             raise ValueError(f"vector must be one of {VECTOR_MODES}, got {vector!r}")
         self.family = family
         self.name = family.name
         self.vector = vector
         self.episode_length = max_episode_steps
-        probe = family.make()
+        self.reveal = task_features(family) if reveal_task else None  # the oracle sees the task
+        probe = family.make() if self.reveal is None else RevealTask(TaskWrapper(family.make(), family.tasks.apply),
+                                                                     *self.reveal)
         self.spaces = read_spaces(self.name, probe.observation_space, probe.action_space)
         probe.close()
         self.obs_shape = self.spaces.obs_shape
@@ -183,7 +220,8 @@ class GymTrialEnv:
         if self.envs is not None and self.envs.num_envs == batch:
             return self.envs
         self.close()
-        copy = functools.partial(_make_copy, self.family.make, self.family.tasks.apply, self.episode_length)
+        copy = functools.partial(_make_copy, self.family.make, self.family.tasks.apply, self.episode_length,
+                                 self.reveal)
         cls = SyncVectorEnv if self.vector == "sync" else AsyncVectorEnv
         self.envs = cls([copy] * batch, autoreset_mode=AutoresetMode.SAME_STEP)
         return self.envs

@@ -79,6 +79,10 @@ class UniformVelocity:
 
     apply = SetAttribute("target_velocity")
 
+    @staticmethod
+    def features(velocity: float) -> list[float]:
+        return [velocity]
+
     def sample(self, batch: int, generator: torch.Generator, split: str = "train") -> list[float]:
         return (3.0 * torch.rand(batch, generator=generator, device=generator.device, dtype=torch.float64)).tolist()
 
@@ -87,6 +91,10 @@ class ForwardBackward:
     """Directions +1 or -1, equally likely."""
 
     apply = SetAttribute("direction")
+
+    @staticmethod
+    def features(direction: float) -> list[float]:
+        return [direction]
 
     def sample(self, batch: int, generator: torch.Generator, split: str = "train") -> list[float]:
         coin = torch.randint(2, (batch,), generator=generator, device=generator.device)
@@ -97,6 +105,10 @@ class UniformAngle:
     """Directions at a uniform angle in [0, 2π)."""
 
     apply = SetAttribute("angle")
+
+    @staticmethod
+    def features(angle: float) -> list[float]:
+        return [math.cos(angle), math.sin(angle)]  # continuous across 2π
 
     def sample(self, batch: int, generator: torch.Generator, split: str = "train") -> list[float]:
         return (2 * math.pi * torch.rand(batch, generator=generator, device=generator.device,

@@ -21,6 +21,8 @@ class GymConfig(TaskConfig):
     max_episode_steps: int = opt(250, "Gymnasium families: steps after which an episode is cut", ge=1)
     vector: str = opt("sync", "Gymnasium families: env copies stepped in this process (sync) or one process "
                       "each (async)", choices=("sync", "async"))
+    reveal_task: bool = opt(False, "Gymnasium families: append the task (goal, velocity, direction) to every "
+                            "observation: the oracle yardstick, which need not infer it")
 
     @property
     def episode_length(self) -> int:
@@ -38,7 +40,7 @@ def gym_family(name: str, doc: str, config: type[GymConfig], build: Callable[[An
     return Family(
         name=name, doc=doc, config=config,
         tasks=lambda task, split, user: GymTaskSampler(build(task, user).tasks, split),
-        env=lambda task, user: GymTrialEnv(build(task, user), task.max_episode_steps, task.vector),
+        env=lambda task, user: GymTrialEnv(build(task, user), task.max_episode_steps, task.vector, task.reveal_task),
         title=title or (lambda task: gym_title(task, name)), eval_chunk=GYM_CHUNK,
         # Each rank would step its own env copies: not tested under torchrun yet.
         one_process="Gymnasium envs", **more,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from rl2.config import opt
 from rl2.envs.gym import GymFamily
-from rl2.envs.point import CircleGoals, PointNavigation
+from rl2.envs.point import CircleGoals, HalfCircleGoals, PointNavigation, SparsePointNavigation
 from rl2.families.adapter import GymConfig, gym_family
 
 
@@ -16,6 +17,10 @@ class PointConfig(GymConfig):
 
     family: ClassVar[str] = "point"
     box_actions: ClassVar[bool] = True
+
+    sparse: bool = opt(False, "point: reward only within 0.2 of the goal (1 - distance there), goals on the upper "
+                       "half circle (PEARL's and VariBAD's sparse variant); else -distance everywhere, goals on "
+                       "the whole circle")
 
 
 def preset() -> dict[str, Any]:
@@ -28,13 +33,28 @@ def preset() -> dict[str, Any]:
             "eval_trials": 200}
 
 
-PRESETS = {"point-nav": preset()}
+def sparse_preset() -> dict[str, Any]:
+    # Episodes of 50 steps: 7 to reach the arc and about 22 to sweep the half circle at 0.14 a step.
+    return {**preset(), "sparse": True, "max_episode_steps": 50, "steps_per_update": 100 * 32,
+            "total_steps": 100 * 32 * 600}
+
+
+PRESETS = {"point-nav": preset(), "point-nav-sparse": sparse_preset()}
 
 
 def preset_of(task: PointConfig) -> str | None:
-    return "point-nav" if task.n == 2 and task.max_episode_steps == 20 else None
+    for name, fields in PRESETS.items():
+        if (task.n, task.max_episode_steps, task.sparse) == (fields["n"], fields["max_episode_steps"],
+                                                             fields.get("sparse", False)):
+            return name
+    return None
+
+
+def build(task: PointConfig, user: Any) -> GymFamily:
+    if task.sparse:
+        return GymFamily("point-sparse", SparsePointNavigation, HalfCircleGoals(), success_key="success")
+    return GymFamily("point", PointNavigation, CircleGoals())
 
 
 FAMILY = gym_family("point", "2D point-robot navigation to a hidden goal (continuous actions)", PointConfig,
-                    lambda task, user: GymFamily("point", PointNavigation, CircleGoals()), presets=PRESETS,
-                    preset_of=preset_of)
+                    build, presets=PRESETS, preset_of=preset_of)

@@ -40,8 +40,13 @@ class RecurrentActorCritic(nn.Module):
 
     def __init__(self, obs_dim: int | tuple[int, ...], num_actions: int, rnn: str = "gru", hidden: int = 256,
                  critic: str = "shared", continuous: bool = False, norm_obs: bool = False,
-                 norm_reward: bool = False, head_hidden: int = 0, gru_kernel: str = "torch") -> None:
+                 norm_reward: bool = False, head_hidden: int = 0, gru_kernel: str = "torch",
+                 memoryless: bool = False) -> None:
         super().__init__()
+        # The blind yardstick: the same network and training, but each step goes through the core from
+        # the zero state with its previous action, reward and done inputs zeroed, so nothing of the
+        # task can reach the policy. It needs no weights of its own: the checkpoints look the same.
+        self.memoryless = memoryless
         self.continuous = continuous  # Box actions: num_actions is the action vector's size
         self.obs_shape = (obs_dim,) if isinstance(obs_dim, int) else tuple(obs_dim)
         self.obs_dim = math.prod(self.obs_shape)
@@ -129,6 +134,8 @@ class RecurrentActorCritic(nn.Module):
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Inputs [..., input_dim] -> the policy core's and the value core's inputs (normalized where
         configured, images encoded)."""
+        if self.memoryless:
+            x = torch.cat([x[..., : self.obs_dim], torch.zeros_like(x[..., self.obs_dim :])], -1)
         if self.input_norm is not None:
             x = self.input_norm(x)
         if self.encoder is None:
@@ -142,6 +149,16 @@ class RecurrentActorCritic(nn.Module):
                   ) -> tuple[tuple[torch.Tensor, torch.Tensor], RecurrentState]:
         """Encoded inputs (policy's, value's), each [T, B, D'] -> (policy features, value features),
         each [T, B, H], and the final state."""
+        x_pi, x_v = x
+        if self.memoryless:  # every step a sequence of its own, from the zero state: [T, B, D] -> [1, T*B, D]
+            T, B = x_pi.shape[:2]
+            zeros = self.initial_state(T * B, x_pi.device)
+            (out_pi, out_v), _ = self._run_core_from((x_pi.reshape(1, T * B, -1), x_v.reshape(1, T * B, -1)), zeros)
+            return (out_pi.reshape(T, B, -1), out_v.reshape(T, B, -1)), state
+        return self._run_core_from(x, state)
+
+    def _run_core_from(self, x: tuple[torch.Tensor, torch.Tensor], state: RecurrentState
+                       ) -> tuple[tuple[torch.Tensor, torch.Tensor], RecurrentState]:
         x_pi, x_v = x
         if self.value_core is None:
             out, state = run_core(self.core, x_pi, state, self.gru_kernel)
