@@ -7,19 +7,23 @@ hyperparameters (the preset's, with any --set overrides):
 - blind: no memory and no previous action, reward or done input (``memoryless``).
 All three are evaluated on the same held-out tasks (the preset's eval seed), and the gap closed per
 episode index, (RL² − blind) / (oracle − blind), is printed with a paired-bootstrap 95% interval
-(``rl2.yardsticks``). Each agent is saved under --out (default runs/adaptation) and reused by later
-calls with --reuse; the figures go to PRESET-sSEED.json there.
+(``rl2.yardsticks``). Each agent is an ordinary `rl2 train` run under --out (default runs/adaptation),
+PRESET-ARM-sSEED, trained by the command printed before it: a finished run is reused, an unfinished
+one resumed (a long campaign outlives a session). The figures go to PRESET-sSEED.json there, the
+form `scripts/zoo_add.py --yardsticks` reads.
 
     python benchmarks/adaptation.py point-nav --seeds 0 1
     python benchmarks/adaptation.py point-nav-sparse --set lr=1e-3 gamma=0.995
-    python benchmarks/adaptation.py halfcheetah-dir --minutes 60 --threads 1
+    python benchmarks/adaptation.py halfcheetah-dir --set total_steps=3000000 --threads 1
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import time
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import torch
@@ -31,40 +35,42 @@ from rl2.yardsticks import gap_closed_ci95
 ARMS = {"rl2": {}, "oracle": {"reveal_task": True}, "blind": {"memoryless": True}}
 
 
-def train_arm(preset: str, arm: str, seed: int, overrides: dict, minutes: float | None, path: Path,
-              reuse: bool) -> tuple[RL2, float]:
-    """One agent trained for the preset's budget (or `minutes` of training), saved to `path`; with `reuse`,
-    loaded from there if it is there. Returns it and its training minutes."""
-    info = path.with_suffix(".json")
-    if reuse and path.is_file() and info.is_file():
-        return RL2.load(path), json.loads(info.read_text())["train_minutes"]
-    model = RL2(preset, seed=seed, **ARMS[arm], **overrides)
-    start = time.perf_counter()
-    while model.learner.update < model.config.num_updates:
-        model.learner.iterate()
-        if minutes is not None and time.perf_counter() - start > minutes * 60:
-            break
-    train_minutes = (time.perf_counter() - start) / 60
-    model.save(path)
-    info.write_text(json.dumps({"train_minutes": train_minutes, "env_steps": model.learner.env_steps}))
-    return model, train_minutes
+def train_command(preset: str, arm: str, seed: int, overrides: dict, threads: int, run_dir: Path) -> list[str]:
+    """The `rl2 train` command of one arm (resuming its run where it exists)."""
+    if run_dir.exists():
+        return ["rl2", "train", "--resume", str(run_dir), "--threads", str(threads), "--no-progress"]
+    flags = [f"--{key.replace('_', '-')}={value}" for key, value in {**ARMS[arm], **overrides}.items()]
+    return ["rl2", "train", preset, "--seed", str(seed), *flags, "--threads", str(threads), "--run-dir", str(run_dir),
+            "--no-progress", "--no-baselines"]
 
 
-def measure(preset: str, seed: int, overrides: dict, minutes: float | None, out: Path, reuse: bool,
-            trials: int | None) -> dict:
+def train_arm(preset: str, arm: str, seed: int, overrides: dict, threads: int, out: Path) -> dict:
+    """Trains one arm to the end of its budget unless it is there already; returns its run's figures."""
+    run_dir = out / f"{preset}-{arm}-s{seed}"
+    if not (run_dir / "eval.json").is_file():
+        command = train_command(preset, arm, seed, overrides, threads, run_dir)
+        print("  $ " + shlex.join(command), flush=True)
+        subprocess.run([sys.executable, "-m", "rl2", *command[1:]], check=True)
+    with open(run_dir / "metrics.csv") as f:
+        last = f.readlines()[-1].split(",")
+    model = RL2.load(run_dir)
+    return {"run_dir": str(run_dir), "model": model, "train_minutes": float(last[2]) / 60,
+            "env_steps": model.learner.env_steps}
+
+
+def measure(preset: str, seed: int, overrides: dict, threads: int, out: Path, trials: int | None) -> dict:
     results, figures = {}, {"preset": preset, "seed": seed, "overrides": overrides, "arms": {}}
     for arm in ARMS:
-        model, train_minutes = train_arm(preset, arm, seed, overrides, minutes, out / f"{preset}-{arm}-s{seed}.pt",
-                                         reuse)
+        run = train_arm(preset, arm, seed, overrides, threads, out)
+        model = run.pop("model")
         result = model.evaluate(trials=trials or model.config.run.eval_trials)
         results[arm] = result
         summary = result.summary()
-        figures["arms"][arm] = {"train_minutes": train_minutes, "env_steps": model.learner.env_steps,
-                                "episode_returns": summary["episode_return_mean"],
+        figures["arms"][arm] = {**run, "episode_returns": summary["episode_return_mean"],
                                 "episode_returns_ci95": summary["episode_return_ci95"],
                                 **({"episode_success_rate": summary["episode_success_rate"]}
                                    if "episode_success_rate" in summary else {})}
-        print(f"  {arm:6s} {train_minutes:5.1f} min, {model.learner.env_steps:,} env steps", flush=True)
+        print(f"  {arm:6s} {run['train_minutes']:5.1f} min, {run['env_steps']:,} env steps", flush=True)
     point, low, high = gap_closed_ci95(*(results[arm].episode_returns for arm in ("rl2", "oracle", "blind")))
     figures["gap_closed"] = {"mean": point.tolist(), "low": low.tolist(), "high": high.tolist()}
     figures["trials"] = int(results["rl2"].episode_returns.shape[0])
@@ -90,18 +96,16 @@ def main() -> None:
     parser.add_argument("preset")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="training seeds (default 0)")
     parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE", help="config overrides, all arms")
-    parser.add_argument("--minutes", type=float, default=None, help="cap each agent's training at this many minutes")
     parser.add_argument("--trials", type=int, default=None, help="held-out tasks (default: the preset's eval_trials)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("runs/adaptation"))
-    parser.add_argument("--reuse", action="store_true", help="load agents saved by an earlier call")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     overrides = parse_overrides(args.set)
     for seed in args.seeds:
         print(f"{args.preset}, seed {seed} ({args.threads} threads, torch {torch.__version__})", flush=True)
-        figures = measure(args.preset, seed, overrides, args.minutes, args.out, args.reuse, args.trials)
+        figures = measure(args.preset, seed, overrides, args.threads, args.out, args.trials)
         (args.out / f"{args.preset}-s{seed}.json").write_text(json.dumps(figures, indent=1))
         print_table(figures)
 

@@ -69,6 +69,8 @@ class PolicyConfig:
     norm_reward: bool = opt(False, "scale the previous-reward input by its running root mean square")
     head_hidden: int = opt(0, "width of a tanh layer between the recurrent state and each head, policy and value "
                            "(0 = linear heads on the state, as in the paper)", ge=0)
+    init_log_std: float = opt(0.0, "Box actions: the Gaussian policy's log-std at the start of training (in the "
+                              "normalized action box [-1, 1]; 0 = std 1)", ge=-5.0, le=2.0)
     memoryless: bool = opt(False, "the blind yardstick: no memory (the core starts from zeros at every step) and no "
                            "previous action, reward or done input, so the policy acts on the current observation "
                            "alone and can learn only the average behaviour over tasks")

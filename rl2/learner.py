@@ -39,7 +39,7 @@ def build_policy(config: Config, device: torch.device | str = "cpu", env: TrialE
         raise ConfigError(f"trpo steps discrete actions only; {name} has Box actions: use ppo")
     return RecurrentActorCritic(env.obs_shape, env.num_actions, p.rnn, p.hidden, p.critic, continuous=continuous,
                                 norm_obs=p.norm_obs, norm_reward=p.norm_reward, head_hidden=p.head_hidden,
-                                memoryless=p.memoryless,
+                                memoryless=p.memoryless, init_log_std=p.init_log_std,
                                 gru_kernel=choose_gru_kernel(config, torch.device(device))).to(device)
 
 

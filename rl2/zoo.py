@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,9 @@ class ZooEntry:
     eval: dict[str, Any]  # mean, ci95, trials and seed of the held-out tasks (and per-episode means)
     paper: float | None = None  # the paper's RL² figure for this setting, where it has one
     notes: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)  # family-specific figures (yardsticks, success)
+    # Continuous control: the oracle's and the blind policy's returns per episode index on the same
+    # held-out tasks, and the gap closed (benchmarks/adaptation.py); None where a setting has none
+    yardsticks: dict[str, Any] | None = None
 
 
 def zoo_dir() -> Path:

@@ -30,6 +30,8 @@ def main() -> int:
     parser.add_argument("--preset", default=None, help="its preset (default: --name)")
     parser.add_argument("--paper", type=float, default=None, help="the paper's RL² figure for this setting")
     parser.add_argument("--notes", default="")
+    parser.add_argument("--yardsticks", type=Path, default=None,
+                        help="the figures of benchmarks/adaptation.py whose RL² arm is this run (PRESET-sSEED.json)")
     args = parser.parse_args()
 
     state = load_checkpoint(list_checkpoints(args.run_dir / "checkpoints")[-1])
@@ -39,6 +41,16 @@ def main() -> int:
     evaluation = json.loads((args.run_dir / "eval.json").read_text())
     with open(args.run_dir / "metrics.csv") as f:
         last = list(csv.DictReader(f))[-1]
+    yardsticks = None
+    if args.yardsticks is not None:
+        figures = json.loads(args.yardsticks.read_text())
+        if Path(figures["arms"]["rl2"]["run_dir"]).resolve() != args.run_dir.resolve():
+            sys.exit(f"zoo_add: {args.yardsticks} measured {figures['arms']['rl2']['run_dir']}, not {args.run_dir}")
+        yardsticks = {"trials": figures["trials"], "gap_closed": figures["gap_closed"],
+                      **{arm: {key: figures["arms"][arm][key] for key in figures["arms"][arm]
+                               if key.startswith("episode_") or key in ("train_minutes", "env_steps")}
+                         for arm in ("oracle", "blind")}}
+    success = {"episode_success_rate": evaluation["episode_success_rate"]} if "episode_success_rate" in evaluation else {}
     directory = zoo_dir()
     directory.mkdir(parents=True, exist_ok=True)
     path = write_checkpoint(directory / f"{args.name}.pt", weights_only(state))
@@ -47,8 +59,8 @@ def main() -> int:
         env_steps=int(state["learner"]["env_steps"]), train_minutes=round(float(last["time_s"]) / 60, 2),
         threads=config.machine.threads, seed=config.run.seed,
         eval={"mean": evaluation["mean_trial_return"], "ci95": evaluation["ci95"], "trials": evaluation["trials"],
-              "seed": config.run.eval_seed, "episode_returns": evaluation["episode_return_mean"]},
-        paper=args.paper, notes=args.notes)
+              "seed": config.run.eval_seed, "episode_returns": evaluation["episode_return_mean"], **success},
+        paper=args.paper, notes=args.notes, yardsticks=yardsticks)
     entries = [e for e in load_index(directory) if e.name != args.name] + [entry]
     write_atomic(directory / INDEX, manifest_json(sorted(entries, key=lambda e: e.name)))
     print(f"zoo:{args.name}: {entry.eval['mean']:.3f} ± {entry.eval['ci95']:.3f} on {entry.eval['trials']} held-out "

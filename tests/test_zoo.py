@@ -39,6 +39,12 @@ def test_a_shipped_agent_is_what_its_manifest_says(entry, monkeypatch):
     # rounds the GRU differently, which moves the mean by far less than its CI.
     summary = RL2.load(f"zoo:{entry.name}").evaluate(trials=entry.eval["trials"], seed=entry.eval["seed"]).summary()
     assert abs(summary["mean_trial_return"] - entry.eval["mean"]) <= entry.eval["ci95"] / 2, summary
+    if entry.yardsticks is not None:  # its gap closed is the one its own figures and the yardsticks' give
+        rl2, oracle, blind = (torch.tensor(x, dtype=torch.float64) for x in (
+            entry.eval["episode_returns"], entry.yardsticks["oracle"]["episode_returns"],
+            entry.yardsticks["blind"]["episode_returns"]))
+        gap = torch.tensor(entry.yardsticks["gap_closed"]["mean"], dtype=torch.float64)
+        assert torch.allclose((rl2 - blind) / (oracle - blind), gap, atol=0.02)
 
 
 @pytest.fixture(scope="module")

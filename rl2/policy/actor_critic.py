@@ -41,7 +41,7 @@ class RecurrentActorCritic(nn.Module):
     def __init__(self, obs_dim: int | tuple[int, ...], num_actions: int, rnn: str = "gru", hidden: int = 256,
                  critic: str = "shared", continuous: bool = False, norm_obs: bool = False,
                  norm_reward: bool = False, head_hidden: int = 0, gru_kernel: str = "torch",
-                 memoryless: bool = False) -> None:
+                 memoryless: bool = False, init_log_std: float = 0.0) -> None:
         super().__init__()
         # The blind yardstick: the same network and training, but each step goes through the core from
         # the zero state with its previous action, reward and done inputs zeroed, so nothing of the
@@ -76,7 +76,7 @@ class RecurrentActorCritic(nn.Module):
                            if norm_obs or norm_reward else None)
         self._init_weights()
         if continuous:  # created after the init loop: it draws no random numbers
-            self.log_std = nn.Parameter(torch.zeros(num_actions))
+            self.log_std = nn.Parameter(torch.full((num_actions,), float(init_log_std)))
 
     def _init_weights(self) -> None:
         # Orthogonal recurrent weights as in the paper; a near-uniform initial policy (gain 0.01)
