@@ -23,7 +23,12 @@ from rl2.policy import RecurrentActorCritic, rl2_inputs
 
 
 class Agent:
-    """Adapts to one task at a time through its recurrent state only (weights stay frozen)."""
+    """Adapts to one task at a time through its recurrent state only (weights stay frozen).
+
+    A transformer's state is the trial's key/value cache: each act computes its own step and attends
+    over the cached ones (its cost grows with the position, nothing is recomputed); a trial longer
+    than the policy's context (attn_context) is refused in one line, ``reset`` starts the next.
+    """
 
     def __init__(self, policy: RecurrentActorCritic, greedy: bool = False, seed: int = 0,
                  spaces: Spaces | None = None) -> None:

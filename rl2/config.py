@@ -61,8 +61,9 @@ class TaskConfig:
 class PolicyConfig:
     """The recurrent actor-critic."""
 
-    rnn: str = opt("gru", "recurrent core", choices=("gru", "lstm"))
-    hidden: int = opt(256, "recurrent state size", ge=1)
+    rnn: str = opt("gru", "core: recurrent (gru, lstm) or a causal transformer over the trial (transformer)",
+                   choices=("gru", "lstm", "transformer"))
+    hidden: int = opt(256, "recurrent state size (transformer: its width)", ge=1)
     critic: str = opt("shared", "value function: on the policy's core, or a separate recurrent core",
                       choices=("shared", "separate"))
     norm_obs: bool = opt(False, "normalize observations by their running mean and std (kept in checkpoints)")
@@ -74,6 +75,14 @@ class PolicyConfig:
     memoryless: bool = opt(False, "the blind yardstick: no memory (the core starts from zeros at every step) and no "
                            "previous action, reward or done input, so the policy acts on the current observation "
                            "alone and can learn only the average behaviour over tasks")
+    attn_layers: int = opt(2, "transformer: pre-LayerNorm blocks (self-attention, then an MLP 4 x hidden wide)", ge=1)
+    attn_heads: int = opt(4, "transformer: attention heads (must divide hidden)", ge=1)
+    attn_context: int = opt(0, "transformer: steps its attention and key/value cache hold, the longest trial it can "
+                            "run (0 = the trial length, n x episode steps)", ge=0)
+
+    def context(self, trial_length: int) -> int:
+        """The transformer's context for trials of `trial_length` steps."""
+        return self.attn_context or trial_length
 
 
 @dataclass(frozen=True)
@@ -244,11 +253,25 @@ class Config:
         if self.machine.gru_kernel == "fused" and (self.policy.rnn, self.ppo.algo) != ("gru", "ppo"):
             raise ConfigError(f"gru_kernel fused replays GRU cores under PPO; this run has {self.policy.rnn} under "
                               f"{self.ppo.algo} (use auto or torch)")
+        if self.policy.rnn == "transformer":
+            self._check_transformer()
         if self.trials_per_update % self.ppo.minibatches:
             raise ConfigError(
                 f"minibatches must divide the {self.trials_per_update} trials per update, got {self.ppo.minibatches}"
             )
         return self
+
+    def _check_transformer(self) -> None:
+        p, trial = self.policy, self.task.trial_length
+        if p.memoryless:  # each step would be a trial of its own, with a cache for a whole trial
+            raise ConfigError("memoryless is the blind yardstick of a recurrent core: use rnn gru or lstm with it")
+        if p.hidden % p.attn_heads:
+            raise ConfigError(f"hidden must be a multiple of attn_heads {p.attn_heads} (each head gets hidden / "
+                              f"attn_heads dimensions), got {p.hidden}")
+        if p.attn_context and p.attn_context < trial:
+            raise ConfigError(f"attn_context {p.attn_context} is shorter than the trial ({trial} steps: n={self.task.n} "
+                              f"episodes x {self.task.episode_length}); a trial is one context: raise it, or 0 for "
+                              "the trial length")
 
 
 def check_resumable(stored: Config, asked: Config) -> None:

@@ -40,7 +40,8 @@ def build_policy(config: Config, device: torch.device | str = "cpu", env: TrialE
     return RecurrentActorCritic(env.obs_shape, env.num_actions, p.rnn, p.hidden, p.critic, continuous=continuous,
                                 norm_obs=p.norm_obs, norm_reward=p.norm_reward, head_hidden=p.head_hidden,
                                 memoryless=p.memoryless, init_log_std=p.init_log_std,
-                                gru_kernel=choose_gru_kernel(config, torch.device(device))).to(device)
+                                gru_kernel=choose_gru_kernel(config, torch.device(device)), attn_layers=p.attn_layers,
+                                attn_heads=p.attn_heads, attn_context=p.context(config.task.trial_length)).to(device)
 
 
 def fused_gru_unfit(config: Config, device: torch.device) -> str | None:

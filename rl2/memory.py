@@ -32,11 +32,30 @@ def available_bytes() -> int | None:
 def training_bytes(config: Config) -> int:
     """Weights with their gradients and Adam's two moments, and one minibatch's replay of the core."""
     p = config.policy
+    if p.rnn == "transformer":
+        return FLOAT * transformer_training_floats(config)
     gates = {"gru": 3, "lstm": 4}.get(p.rnn, 4)
     cores = 2 if p.critic == "separate" else 1
     weights = cores * gates * p.hidden * (p.hidden + 1)  # the recurrent matrices alone
     replay = config.ppo.steps_per_update // config.ppo.minibatches * cores * p.hidden * (gates + 1)
     return FLOAT * (4 * weights + replay)
+
+
+def transformer_training_floats(config: Config) -> int:
+    """A transformer core's share: per block 12 H² weights (QKV 3, output 1, MLP 8), and what a replay
+    keeps for its backward pass, per step and block at least 12 H (LN inputs, Q, K, V, the attention's
+    output, the MLP's 4 H wide layer before and after its GELU). PPO's attention kernels (flash on
+    CPU, fused on CUDA) keep no T x T scores; TRPO's Fisher replay runs on the math kernel, which keeps
+    every head's T x T attention weights for each trial of its subset."""
+    p, H = config.policy, config.policy.hidden
+    cores = 2 if p.critic == "separate" else 1
+    weights = cores * p.attn_layers * 12 * H * H
+    replay = config.ppo.steps_per_update // config.ppo.minibatches * cores * p.attn_layers * 12 * H
+    if config.ppo.algo == "trpo":
+        T = config.task.trial_length
+        fisher_trials = max(1, round(config.trpo.fisher_fraction * config.trials_per_update))
+        replay = max(replay, fisher_trials * p.attn_layers * p.attn_heads * T * T)  # one core: the policy's
+    return 4 * weights + replay
 
 
 def results_bytes(trials: int, episodes: int, methods: int = 1) -> int:
@@ -56,5 +75,8 @@ def check_fits(need: int, request: str, available: int | None = None) -> None:
 def check_training_fits(config: Config, available: int | None = None) -> None:
     """Refuses a run whose network and replay cannot fit, naming the flags that size them."""
     p, ppo = config.policy, config.ppo
+    attention = (f" (--rnn transformer, --attn-layers {p.attn_layers}, --attn-heads {p.attn_heads}, "
+                 f"{config.task.trial_length}-step trials under {ppo.algo})" if p.rnn == "transformer" else "")
     check_fits(training_bytes(config), f"training with --hidden {p.hidden}, --steps-per-update "
-                                       f"{ppo.steps_per_update} and --minibatches {ppo.minibatches}", available)
+                                       f"{ppo.steps_per_update} and --minibatches {ppo.minibatches}{attention}",
+               available)

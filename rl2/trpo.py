@@ -12,6 +12,7 @@ from typing import Callable
 
 import torch
 from torch import nn
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from rl2.config import PPOConfig
 from rl2.distributed import SINGLE, World
@@ -99,7 +100,11 @@ def trpo_update(policy: RecurrentActorCritic, value_optimizer: torch.optim.Optim
     sub = sub[world.shard(n_sub)].to(rollout.inputs.device)  # this rank's part (maybe uneven, maybe empty)
     share = len(sub) / n_sub  # its weight in the subset's average
     if len(sub):
-        sub_logits, _ = policy.unroll(rollout.policy_inputs(sub), policy.initial_state(len(sub), rollout.inputs.device))
+        # The Fisher products differentiate this replay twice. The fused attention kernels (CPU's flash
+        # kernel, CUDA's) have no second derivative, so a transformer replays it on the math kernel
+        # (T² scores in memory, for this subset only); recurrent cores are untouched by this.
+        with sdpa_kernel(SDPBackend.MATH):
+            sub_logits, _ = policy.unroll(rollout.policy_inputs(sub), policy.initial_state(len(sub), rollout.inputs.device))
         sub_kl = masked_mean(categorical_kl(sub_logits.detach(), sub_logits), None if mask is None else mask[:, sub])
         grad_kl = _flat(torch.autograd.grad(sub_kl, params, create_graph=True))
 

@@ -53,7 +53,7 @@ def test_train_eval_resume_end_to_end(rl2_cmd, tmp_path):
     (["train", "--gamma", "1.5"], "gamma must be in (0.0, 1.0]"),
     (["train", "--lam", "-0.1"], "lam must be in [0.0, 1.0]"),
     (["train", "--steps-per-update", "105"], "multiple of the trial length"),
-    (["train", "--rnn", "transformer"], "rnn must be one of gru, lstm"),
+    (["train", "--rnn", "mamba"], "rnn must be one of gru, lstm, transformer"),
     (["train", "--device", "tpu"], "device must be one of auto, cpu, cuda"),
     (["train", "--rnn", "lstm", "--gru-kernel", "fused"], "gru_kernel fused replays GRU cores under PPO"),
     (["train", "--hidden", "many"], "invalid int value"),

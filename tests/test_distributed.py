@@ -105,6 +105,27 @@ def test_torchrun_cli_equals_one_process_and_resumes(tmp_path, capsys):
     assert len((two / "metrics.csv").read_text().splitlines()) == 1 + 4
 
 
+def test_torchrun_trains_and_resumes_a_transformer(tmp_path, capsys):
+    # The transformer's state is its key/value cache, built by each rank for its own trials: the same
+    # launcher, checkpoints and resume serve it as they serve recurrent cores.
+    flags = [*TRAIN, "--total-steps", "400", "--rnn", "transformer", "--hidden", "16", "--attn-layers", "1",
+             "--attn-heads", "2"]  # later flags win: 2 updates
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert main([*flags, "--run-dir", str(one)]) == 0
+    capsys.readouterr()
+    r = torchrun(["-m", "rl2", *flags, "--run-dir", str(two)])
+    assert r.returncode == 0, r.stderr[-3000:]
+    rows = [line.split(",") for line in (two / "metrics.csv").read_text().splitlines()[1:]]
+    one_rows = [line.split(",") for line in (one / "metrics.csv").read_text().splitlines()[1:]]
+    assert [int(row[1]) for row in rows] == [200, 400]
+    assert float(rows[0][3]) == pytest.approx(float(one_rows[0][3]), abs=1e-5)  # the same first update's trials
+    uninterrupted = final_state(two)
+    list_checkpoints(two / "checkpoints")[-1].unlink()
+    r = torchrun(["-m", "rl2", "train", "--resume", str(two), "--no-progress", "--no-baselines"])
+    assert r.returncode == 0 and "from ckpt-00000001.pt" in r.stdout, r.stderr[-3000:]
+    assert_same_learner(final_state(two), uninterrupted, tol=1e-6)
+
+
 def test_uneven_split_refused_in_one_line(tmp_path):
     r = torchrun(["-m", "rl2", *TRAIN, "--steps-per-update", "300", "--run-dir", str(tmp_path / "run")])
     ours = [line for line in r.stderr.splitlines() if line.startswith("rl2:")]  # torchrun adds its own summary

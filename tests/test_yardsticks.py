@@ -127,3 +127,5 @@ def test_the_yardsticks_are_config_fields_of_the_gym_families_and_refused_elsewh
     assert blind.policy.memoryless and blind.learn().learner.env_steps == 1280
     with pytest.raises(ConfigError, match="reveal_task"):
         RL2("bandit-n10-k5", reveal_task=True)
+    with pytest.raises(ConfigError, match="memoryless is the blind yardstick of a recurrent core"):
+        RL2("point-nav", memoryless=True, rnn="transformer")

@@ -1,4 +1,5 @@
-"""The recurrent actor-critic: φ(s, a_prev, r_prev, d_prev) -> encoder -> GRU/LSTM -> policy and value heads.
+"""The recurrent actor-critic: φ(s, a_prev, r_prev, d_prev) -> encoder -> GRU/LSTM/transformer -> policy and
+value heads.
 
 Discrete actions get a categorical policy. Box actions (``continuous=True``) get a diagonal Gaussian
 whose mean is the head's output and whose log-std is one learned vector, independent of the state (as
@@ -14,7 +15,8 @@ import torch
 from torch import nn
 
 from rl2.noise import RandomSource
-from rl2.policy.cores import GRUKernel, RecurrentState, make_core, run_core
+from rl2.policy.attention import CausalTransformer
+from rl2.policy.cores import GRUKernel, RecurrentState, join_states, make_core, run_core
 from rl2.policy.encoders import make_encoder
 from rl2.policy.heads import categorical_sample, categorical_stats, gaussian_sample, gaussian_stats, torso
 from rl2.policy.normalizers import InputNormalizer, ValueNormalizer
@@ -36,12 +38,18 @@ class RecurrentActorCritic(nn.Module):
     (torch.nn.GRU, the default), "fused" (rl2's C++ kernel) or "auto" (fused where it loads). It is
     resolved at the first such replay (or ``resolve_gru_kernel``), never at construction, and is no
     parameter: checkpoints are the same either way.
+
+    rnn="transformer": a causal transformer of width `hidden` over the trial (``rl2.policy.attention``)
+    with `attn_layers` blocks of `attn_heads` heads, whose context holds `attn_context` steps (the
+    longest trial it will see). Its state is its key/value cache: ``step`` streams, ``unroll`` replays
+    whole trials in one batched pass.
     """
 
     def __init__(self, obs_dim: int | tuple[int, ...], num_actions: int, rnn: str = "gru", hidden: int = 256,
                  critic: str = "shared", continuous: bool = False, norm_obs: bool = False,
-                 norm_reward: bool = False, head_hidden: int = 0, gru_kernel: str = "torch",
-                 memoryless: bool = False, init_log_std: float = 0.0) -> None:
+                 norm_reward: bool = False, head_hidden: int = 0, gru_kernel: str = "torch", attn_layers: int = 2,
+                 attn_heads: int = 4, attn_context: int = 0, memoryless: bool = False,
+                 init_log_std: float = 0.0) -> None:
         super().__init__()
         # The blind yardstick: the same network and training, but each step goes through the core from
         # the zero state with its previous action, reward and done inputs zeroed, so nothing of the
@@ -61,8 +69,9 @@ class RecurrentActorCritic(nn.Module):
         self.encoder = make_encoder(self.obs_shape)
         self.value_encoder = make_encoder(self.obs_shape) if critic == "separate" else None
         core_input = self.input_dim if self.encoder is None else self.encoder.out_dim + num_actions + 2
-        self.core = make_core(rnn, core_input, hidden)
-        self.value_core = make_core(rnn, core_input, hidden) if critic == "separate" else None
+        attn = dict(attn_layers=attn_layers, attn_heads=attn_heads, attn_context=attn_context)
+        self.core = make_core(rnn, core_input, hidden, **attn)
+        self.value_core = make_core(rnn, core_input, hidden, **attn) if critic == "separate" else None
         # Optional torsos: a tanh layer each, so the heads read a nonlinear function of the state
         # (identities without weights by default: linear heads' checkpoints stay as before).
         self.policy_torso = torso(hidden, head_hidden)
@@ -80,8 +89,10 @@ class RecurrentActorCritic(nn.Module):
 
     def _init_weights(self) -> None:
         # Orthogonal recurrent weights as in the paper; a near-uniform initial policy (gain 0.01)
-        # so early trials explore; zero biases.
+        # so early trials explore; zero biases. A transformer core has initialized itself.
         for name, param in self.named_parameters():
+            if self.rnn_type == "transformer" and name.startswith(("core.", "value_core.")):
+                continue
             if "weight_hh" in name:
                 for chunk in param.data.chunk(param.shape[0] // self.hidden, 0):
                     nn.init.orthogonal_(chunk)
@@ -121,8 +132,11 @@ class RecurrentActorCritic(nn.Module):
         return self.layers_per_core * (2 if self.value_core is not None else 1)
 
     def initial_state(self, batch: int, device: torch.device | str | None = None) -> RecurrentState:
-        """The state at every trial start: zeros [state_layers, batch, hidden]."""
+        """The state at every trial start: zeros [state_layers, batch, hidden]; for a transformer an
+        empty context per core (which allocates nothing until the first step)."""
         device = device if device is not None else self.policy_head.weight.device
+        if isinstance(self.core, CausalTransformer):
+            return tuple(core.empty_cache(batch, device) for core in (self.core, self.value_core) if core is not None)
         return torch.zeros(self.state_layers, batch, self.hidden, device=device)
 
     def resolve_gru_kernel(self) -> str | None:
@@ -146,9 +160,9 @@ class RecurrentActorCritic(nn.Module):
         return x_pi, x_v
 
     def _run_core(self, x: tuple[torch.Tensor, torch.Tensor], state: RecurrentState
-                  ) -> tuple[tuple[torch.Tensor, torch.Tensor], RecurrentState]:
+                  ) -> tuple[tuple[torch.Tensor, torch.Tensor], RecurrentState | None]:
         """Encoded inputs (policy's, value's), each [T, B, D'] -> (policy features, value features),
-        each [T, B, H], and the final state."""
+        each [T, B, H], and the final state (None after a transformer's whole-trial replay)."""
         x_pi, x_v = x
         if self.memoryless:  # every step a sequence of its own, from the zero state: [T, B, D] -> [1, T*B, D]
             T, B = x_pi.shape[:2]
@@ -158,7 +172,7 @@ class RecurrentActorCritic(nn.Module):
         return self._run_core_from(x, state)
 
     def _run_core_from(self, x: tuple[torch.Tensor, torch.Tensor], state: RecurrentState
-                       ) -> tuple[tuple[torch.Tensor, torch.Tensor], RecurrentState]:
+                       ) -> tuple[tuple[torch.Tensor, torch.Tensor], RecurrentState | None]:
         x_pi, x_v = x
         if self.value_core is None:
             out, state = run_core(self.core, x_pi, state, self.gru_kernel)
@@ -166,7 +180,7 @@ class RecurrentActorCritic(nn.Module):
         L = self.layers_per_core
         out_pi, state_pi = run_core(self.core, x_pi, state[:L], self.gru_kernel)
         out_v, state_v = run_core(self.value_core, x_v, state[L:], self.gru_kernel)
-        return (out_pi, out_v), torch.cat([state_pi, state_v], 0)
+        return (out_pi, out_v), join_states(state_pi, state_v)
 
     def heads(self, features: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """(policy, value) features [..., H] -> logits [..., A] and values [...] in return units."""

@@ -1,7 +1,9 @@
-"""Recurrent cores (GRU or LSTM) and the kernel that replays a GRU where a backward pass follows:
-torch.nn.GRU, or rl2's fused C++ kernel (``rl2.fused_gru``), which reads the same parameters.
+"""Cores (GRU, LSTM or a causal transformer) and the kernel that replays a GRU where a backward pass
+follows: torch.nn.GRU, or rl2's fused C++ kernel (``rl2.fused_gru``), which reads the same parameters.
 
-The recurrent state is one tensor, [1, B, H] for a GRU and [2, B, H] (h and c stacked) for an LSTM.
+The recurrent state is one tensor, [1, B, H] for a GRU and [2, B, H] (h and c stacked) for an LSTM;
+a transformer's is its context, one ``KVCache`` in a tuple (so that a policy's two cores' states
+join by ``+`` as tensors join by ``cat``).
 """
 
 from __future__ import annotations
@@ -11,15 +13,28 @@ from torch import nn
 
 from rl2 import fused_gru
 from rl2.config import ConfigError
+from rl2.policy.attention import CausalTransformer, KVCache
 
-RecurrentState = torch.Tensor  # [1, B, H] (GRU) or [2, B, H] (LSTM: h, c)
+# [1, B, H] (GRU), [2, B, H] (LSTM: h, c), or a transformer's contexts, one KVCache per core
+RecurrentState = torch.Tensor | tuple[KVCache, ...]
 
 GRU_KERNELS = ("torch", "fused", "auto")
 
 
-def make_core(rnn: str, input_size: int, hidden: int) -> nn.GRU | nn.LSTM:
-    """A one-layer "gru" or "lstm" core, sequence-first."""
+def make_core(rnn: str, input_size: int, hidden: int, attn_layers: int = 2, attn_heads: int = 4,
+              attn_context: int = 0) -> nn.GRU | nn.LSTM | CausalTransformer:
+    """A one-layer "gru" or "lstm" core, sequence-first, or a "transformer" of width `hidden` (the
+    attn_ arguments are its own)."""
+    if rnn == "transformer":
+        return CausalTransformer(input_size, hidden, attn_layers, attn_heads, attn_context)
     return {"gru": nn.GRU, "lstm": nn.LSTM}[rnn](input_size, hidden)
+
+
+def join_states(first: RecurrentState | None, second: RecurrentState | None) -> RecurrentState | None:
+    """Two cores' states as one (the policy's, then the value's); None where a replay kept none."""
+    if first is None or second is None:
+        return None
+    return first + second if isinstance(first, tuple) else torch.cat([first, second], 0)
 
 
 class GRUKernel:
@@ -55,9 +70,21 @@ class GRUKernel:
 
 
 def run_core(core: nn.Module, x: torch.Tensor, state: RecurrentState, kernel: GRUKernel
-             ) -> tuple[torch.Tensor, RecurrentState]:
+             ) -> tuple[torch.Tensor, RecurrentState | None]:
     """Inputs x [T, B, D] from `state` -> outputs [T, B, H] and the final state; GRU replays that a
-    backward pass follows go through `kernel` (inference, under no_grad, stays with nn.GRU)."""
+    backward pass follows go through `kernel` (inference, under no_grad, stays with nn.GRU).
+
+    A transformer streams one step (T = 1) after its cache, or replays whole trials (T > 1) from
+    their start in one batched pass; a replay keeps no cache (its final state is None: nothing
+    continues a replayed trial)."""
+    if isinstance(core, CausalTransformer):
+        (cache,) = state
+        if x.shape[0] == 1:
+            out, cache = core.step(x[0], cache)
+            return out[None], (cache,)
+        if cache.position:
+            raise ValueError("a transformer replays whole trials from their first step: pass initial_state")
+        return core(x), None
     if isinstance(core, nn.LSTM):
         out, (h, c) = core(x, (state[0:1].contiguous(), state[1:2].contiguous()))
         return out, torch.cat([h, c], 0)
