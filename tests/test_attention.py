@@ -216,17 +216,6 @@ def test_trpo_steps_a_transformer_inside_the_trust_region():
     assert kl == pytest.approx(stats.approx_kl, rel=1e-4, abs=1e-7) and 0 < kl <= 0.01
 
 
-def test_a_resumed_transformer_run_continues_exactly_as_an_uninterrupted_one(tmp_path):
-    # Box actions from a Gymnasium env, with input statistics: the checkpoint is all it needs.
-    overrides = dict(**TX, total_steps=40 * 32 * 3, hidden=16, norm_obs=True, seed=4)
-    straight = RL2("point-nav", **overrides).learn()
-    first = RL2("point-nav", **overrides).learn(total_steps=40 * 32 * 2)
-    resumed = RL2.load(first.save(tmp_path / "two.pt")).learn()
-    assert resumed.learner.update == straight.learner.update == 3
-    for (name, a), b in zip(straight.policy.state_dict().items(), resumed.policy.state_dict().values()):
-        assert torch.equal(a, b), name
-
-
 def test_cli_trains_and_resumes_a_transformer(tmp_path, rl2_cmd):
     import subprocess
 

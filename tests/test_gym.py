@@ -359,10 +359,12 @@ def test_evaluation_of_a_gymnasium_family_is_the_same_in_sync_and_async_mode():
     assert torch.equal(sync.episode_returns, asynchronous.episode_returns)
 
 
-def test_a_resumed_point_run_continues_exactly_as_an_uninterrupted_one(tmp_path):
+@pytest.mark.parametrize("core", [{}, {"rnn": "transformer", "attn_layers": 2, "attn_heads": 2}],
+                         ids=["gru", "transformer"])
+def test_a_resumed_point_run_continues_exactly_as_an_uninterrupted_one(core, tmp_path):
     # The trials' env seeds come from the task generator, so a checkpoint (weights, log-std, input
     # statistics, generators) is all a Gymnasium run needs to continue bit for bit.
-    overrides = dict(total_steps=40 * 32 * 3, hidden=16, norm_obs=True, norm_reward=True, seed=4)
+    overrides = dict(total_steps=40 * 32 * 3, hidden=16, norm_obs=True, norm_reward=True, seed=4, **core)
     straight = RL2("point-nav", **overrides).learn()
     first = RL2("point-nav", **overrides).learn(total_steps=40 * 32 * 2)
     resumed = RL2.load(first.save(tmp_path / "two.pt")).learn()
