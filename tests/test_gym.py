@@ -265,15 +265,18 @@ def test_cli_trains_point_navigation_and_refuses_the_gym_family_in_one_line(rl2_
 
 @pytest.mark.slow
 def test_point_robot_preset_episode_two_beats_episode_one():
-    # The point-nav preset (600 updates, ~2 minutes): on held-out goals the second episode's return
-    # beats the first's (paired over trials, by more than 3 standard errors), and the first is
-    # already better than standing still (-20: the goal is 1 away for 20 steps).
+    # The point-nav preset (3,000 updates, 4-7 minutes): on held-out goals the second episode goes
+    # nearly straight to the goal the first one found. Training seeds 0 and 1 (benchmarks/adaptation.py,
+    # 200 goals): episode 1 / 2 -7.94 / -5.19 and -8.77 / -6.14, a gain of 2.75 and 2.63; the oracle
+    # (told the goal) -4.1, the blind policy (no memory, no reward input) -20 or worse. Asserted: a
+    # gain of 1.5 (paired over trials), and episode 2 above -7.3, which closes 0.8 of the blind
+    # policy's -20 to the oracle's -4.1.
     model = RL2("point-nav", seed=0)
     model.learn()
     returns = model.evaluate(trials=500, seed=11).episode_returns
     gain = returns[:, 1] - returns[:, 0]
-    assert float(gain.mean()) > 3 * float(gain.std()) / math.sqrt(len(gain)), returns.mean(0)
-    assert float(returns[:, 0].mean()) > -19.5, returns.mean(0)
+    assert float(gain.mean()) > 1.5, returns.mean(0)
+    assert float(returns[:, 1].mean()) > -7.3, returns.mean(0)
 
 
 @pytest.mark.parametrize("env_id, kwargs", [("rl2/BernoulliBandit-v0", {"k": 3}),
