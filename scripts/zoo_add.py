@@ -5,7 +5,7 @@
 
 The held-out figure is the run's own end-of-training evaluation (eval.json: its eval_trials tasks of its
 eval_seed, the tasks the baselines of `rl2 compare` and `rl2 paper-tables` use); the training time is
-the run's logged wall time (metrics.csv). An entry of the same name is replaced.
+the run's logged wall time (metrics.csv, summed over its resumes). An entry of the same name is replaced.
 """
 
 from __future__ import annotations
@@ -20,6 +20,17 @@ from rl2.atomic import write_atomic
 from rl2.checkpoint import list_checkpoints, load_checkpoint, write_checkpoint
 from rl2.config import Config
 from rl2.zoo import INDEX, ZooEntry, load_index, manifest_json, sha256_of, weights_only, zoo_dir
+
+
+def training_seconds(times: list[float]) -> float:
+    """The wall time of a run's training from its logged clock, which restarts at each resume: the sum
+    of each stretch's last time (updates redone after a resume count twice: they ran twice)."""
+    total, previous = 0.0, 0.0
+    for t in times:
+        if t < previous:  # a resume started the clock again
+            total += previous
+        previous = t
+    return total + previous
 
 
 def main() -> int:
@@ -40,7 +51,7 @@ def main() -> int:
         sys.exit(f"zoo_add: {args.run_dir} stopped at update {state['learner']['update']} of {config.num_updates}")
     evaluation = json.loads((args.run_dir / "eval.json").read_text())
     with open(args.run_dir / "metrics.csv") as f:
-        last = list(csv.DictReader(f))[-1]
+        train_seconds = training_seconds([float(row["time_s"]) for row in csv.DictReader(f)])
     yardsticks = None
     if args.yardsticks is not None:
         figures = json.loads(args.yardsticks.read_text())
@@ -56,7 +67,7 @@ def main() -> int:
     path = write_checkpoint(directory / f"{args.name}.pt", weights_only(state))
     entry = ZooEntry(
         name=args.name, preset=args.preset or args.name, path=path.name, sha256=sha256_of(path), command=args.command,
-        env_steps=int(state["learner"]["env_steps"]), train_minutes=round(float(last["time_s"]) / 60, 2),
+        env_steps=int(state["learner"]["env_steps"]), train_minutes=round(train_seconds / 60, 2),
         threads=config.machine.threads, seed=config.run.seed,
         eval={"mean": evaluation["mean_trial_return"], "ci95": evaluation["ci95"], "trials": evaluation["trials"],
               "seed": config.run.eval_seed, "episode_returns": evaluation["episode_return_mean"], **success},

@@ -100,3 +100,15 @@ def test_the_agent_of_a_setting_is_the_entry_named_as_its_preset(tmp_path):
     (tmp_path / "index.json").write_text(manifest_json(entries))
     assert [e.name for e in setting_agents(tmp_path)] == ["bandit-n10-k5", "mdp-n10"]  # other seeds stand aside
     assert {e.name for e in setting_agents(ROOT / "zoo")} <= {e.preset for e in SHIPPED}
+
+
+def test_a_resumed_runs_training_time_sums_its_stretches():
+    # metrics.csv's clock restarts at each resume; the zoo counts every stretch
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from zoo_add import training_seconds
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    assert training_seconds([10.0, 20.0, 30.0]) == 30.0
+    assert training_seconds([10.0, 2870.5, 5.0, 254.0, 300.0]) == 2870.5 + 300.0
+    assert training_seconds([]) == 0.0
