@@ -113,8 +113,8 @@ def test_presets_are_listed(rl2_cmd):
     r = run(rl2_cmd, "presets")
     assert r.returncode == 0
     names = [line.split(":")[0].removesuffix(" (default)") for line in r.stdout.splitlines()]
-    assert len(names) == 24 and "bandit-n100-k5" in names and "mdp-n100" in names and "switching-n100-k5" in names
-    assert {"maze-5x5", "point-nav", "halfcheetah-vel", "halfcheetah-dir", "ant-dir"} <= set(names)
+    assert len(names) == 25 and "bandit-n100-k5" in names and "mdp-n100" in names and "switching-n100-k5" in names
+    assert {"maze-5x5", "point-nav", "point-nav-sparse", "halfcheetah-vel", "halfcheetah-dir", "ant-dir"} <= set(names)
     assert {"ml1-reach", "ml1-push", "ml10"} <= set(names)
     assert "atari-space-invaders" in names
     assert "maze-5x5" in names
