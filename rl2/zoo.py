@@ -83,6 +83,17 @@ def resolve(source: str | Path) -> Path:
     return zoo_dir() / entry_named(text[len(PREFIX):]).path
 
 
+def training_seconds(times: list[float]) -> float:
+    """The wall time of a run's training from its logged clock, which restarts at each resume: the sum
+    of each stretch's last time (updates redone after a resume count twice: they ran twice)."""
+    total, previous = 0.0, 0.0
+    for t in times:
+        if t < previous:  # a resume started the clock again
+            total += previous
+        previous = t
+    return total + previous
+
+
 def sha256_of(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 

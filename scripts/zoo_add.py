@@ -19,18 +19,7 @@ from pathlib import Path
 from rl2.atomic import write_atomic
 from rl2.checkpoint import list_checkpoints, load_checkpoint, write_checkpoint
 from rl2.config import Config
-from rl2.zoo import INDEX, ZooEntry, load_index, manifest_json, sha256_of, weights_only, zoo_dir
-
-
-def training_seconds(times: list[float]) -> float:
-    """The wall time of a run's training from its logged clock, which restarts at each resume: the sum
-    of each stretch's last time (updates redone after a resume count twice: they ran twice)."""
-    total, previous = 0.0, 0.0
-    for t in times:
-        if t < previous:  # a resume started the clock again
-            total += previous
-        previous = t
-    return total + previous
+from rl2.zoo import INDEX, ZooEntry, load_index, manifest_json, sha256_of, training_seconds, weights_only, zoo_dir
 
 
 def main() -> int:

@@ -16,7 +16,8 @@ from rl2.checkpoint import CheckpointError, load_checkpoint
 from rl2.config import Config
 from rl2.learner import build_policy
 from rl2.presets import preset_config
-from rl2.zoo import ZooEntry, entry_named, load_index, manifest_json, setting_agents, sha256_of, zoo_dir
+from rl2.zoo import (ZooEntry, entry_named, load_index, manifest_json, setting_agents, sha256_of, training_seconds,
+                     zoo_dir)
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = load_index(ROOT / "zoo")
@@ -104,11 +105,6 @@ def test_the_agent_of_a_setting_is_the_entry_named_as_its_preset(tmp_path):
 
 def test_a_resumed_runs_training_time_sums_its_stretches():
     # metrics.csv's clock restarts at each resume; the zoo counts every stretch
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        from zoo_add import training_seconds
-    finally:
-        sys.path.remove(str(ROOT / "scripts"))
     assert training_seconds([10.0, 20.0, 30.0]) == 30.0
     assert training_seconds([10.0, 2870.5, 5.0, 254.0, 300.0]) == 2870.5 + 300.0
     assert training_seconds([]) == 0.0

@@ -203,8 +203,7 @@ class GymTrialEnv:
         self.vector = vector
         self.episode_length = max_episode_steps
         self.reveal = task_features(family) if reveal_task else None  # the oracle sees the task
-        probe = family.make() if self.reveal is None else RevealTask(TaskWrapper(family.make(), family.tasks.apply),
-                                                                     *self.reveal)
+        probe = _make_copy(family.make, family.tasks.apply, None, self.reveal)  # a copy as the vector env builds it
         self.spaces = read_spaces(self.name, probe.observation_space, probe.action_space)
         probe.close()
         self.obs_shape = self.spaces.obs_shape
