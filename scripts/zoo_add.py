@@ -5,7 +5,10 @@
 
 The held-out figure is the run's own end-of-training evaluation (eval.json: its eval_trials tasks of its
 eval_seed, the tasks the baselines of `rl2 compare` and `rl2 paper-tables` use); the training time is
-the run's logged wall time (metrics.csv, summed over its resumes). An entry of the same name is replaced.
+the run's logged wall time (metrics.csv, summed over its resumes). A run warm-started from another
+local run (``--init-from RUN_DIR``, not a zoo agent) is one stage of the agent's training: the steps
+and minutes of every earlier stage are added, and ``--command`` should give all the stages. An entry
+of the same name is replaced.
 """
 
 from __future__ import annotations
@@ -20,6 +23,28 @@ from rl2.atomic import write_atomic
 from rl2.checkpoint import list_checkpoints, load_checkpoint, write_checkpoint
 from rl2.config import Config
 from rl2.zoo import INDEX, ZooEntry, load_index, manifest_json, sha256_of, training_seconds, weights_only, zoo_dir
+
+
+def stage_cost(run_dir: Path) -> tuple[int, float]:
+    """Env steps and seconds of training of one run (its metrics.csv, summed over its resumes)."""
+    with open(run_dir / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    return int(rows[-1]["env_steps"]), training_seconds([float(row["time_s"]) for row in rows])
+
+
+def earlier_stages(config: Config) -> list[Path]:
+    """The local runs this one warm-started from, nearest first (a zoo agent is shipped and counted
+    on its own, so a chain stops there)."""
+    stages, source = [], config.run.init_from
+    while source and not source.startswith("zoo:"):
+        run_dir = Path(source)
+        if run_dir.is_file():  # a checkpoint file: RUN_DIR/checkpoints/ckpt-*.pt
+            run_dir = run_dir.parent.parent
+        if not (run_dir / "metrics.csv").is_file():
+            sys.exit(f"zoo_add: the warm start's source {source} is not a run directory here; its cost is unknown")
+        stages.append(run_dir)
+        source = Config.from_dict(json.loads((run_dir / "config.json").read_text())).run.init_from
+    return stages
 
 
 def main() -> int:
@@ -39,8 +64,10 @@ def main() -> int:
     if state["learner"]["update"] < config.num_updates:
         sys.exit(f"zoo_add: {args.run_dir} stopped at update {state['learner']['update']} of {config.num_updates}")
     evaluation = json.loads((args.run_dir / "eval.json").read_text())
-    with open(args.run_dir / "metrics.csv") as f:
-        train_seconds = training_seconds([float(row["time_s"]) for row in csv.DictReader(f)])
+    env_steps, train_seconds = 0, 0.0
+    for run_dir in [args.run_dir, *earlier_stages(config)]:
+        steps, seconds = stage_cost(run_dir)
+        env_steps, train_seconds = env_steps + steps, train_seconds + seconds
     yardsticks = None
     if args.yardsticks is not None:
         figures = json.loads(args.yardsticks.read_text())
@@ -56,7 +83,7 @@ def main() -> int:
     path = write_checkpoint(directory / f"{args.name}.pt", weights_only(state))
     entry = ZooEntry(
         name=args.name, preset=args.preset or args.name, path=path.name, sha256=sha256_of(path), command=args.command,
-        env_steps=int(state["learner"]["env_steps"]), train_minutes=round(train_seconds / 60, 2),
+        env_steps=env_steps, train_minutes=round(train_seconds / 60, 2),
         threads=config.machine.threads, seed=config.run.seed,
         eval={"mean": evaluation["mean_trial_return"], "ci95": evaluation["ci95"], "trials": evaluation["trials"],
               "seed": config.run.eval_seed, "episode_returns": evaluation["episode_return_mean"], **success},

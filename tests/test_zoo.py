@@ -33,7 +33,11 @@ def test_a_shipped_agent_is_what_its_manifest_says(entry, monkeypatch):
     assert set(state["learner"]) == {"policy", "update", "env_steps"}
     config = Config.from_dict(state["config"])
     assert config.task == preset_config(entry.preset).task and config.run.seed == entry.seed
-    assert state["learner"]["env_steps"] == entry.env_steps and entry.command.startswith(f"rl2 train {entry.preset}")
+    assert entry.command.startswith(f"rl2 train {entry.preset}")
+    if " && rl2 train " in entry.command:  # trained in stages (warm starts from local runs): the file has the last
+        assert state["learner"]["env_steps"] < entry.env_steps and config.run.init_from
+    else:
+        assert state["learner"]["env_steps"] == entry.env_steps
     shapes = {name: tuple(value.shape) for name, value in build_policy(config).state_dict().items()}
     assert {name: tuple(value.shape) for name, value in state["learner"]["policy"].items()} == shapes
     # Its held-out figure, re-measured on the same tasks: sampled actions may flip where another CPU
@@ -90,6 +94,24 @@ def test_an_agent_loads_by_name_through_the_api_and_the_cli(tiny_zoo, monkeypatc
     assert "no agent 'no-such-agent' in the zoo" in r.stderr and "tiny" in r.stderr
     with pytest.raises(CheckpointError, match="no agent 'nope' in the zoo"):
         RL2.load("zoo:nope")
+
+
+def test_an_agent_trained_in_stages_counts_every_stage(tiny_zoo, tmp_path, monkeypatch):
+    # A warm start from a local run is a second stage of one agent: its cost is both stages'.
+    directory, first = tiny_zoo
+    second = tmp_path / "stage2"
+    train = ["train", "bandit-n10-k5", "--init-from", str(first), "--hidden", "16", "--minibatches", "2",
+             "--steps-per-update", "200", "--total-steps", "600", "--eval-trials", "50", "--threads", "1",
+             "--run-dir", str(second), "--no-progress", "--no-baselines"]
+    r = subprocess.run([sys.executable, "-m", "rl2", *train], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "zoo_add.py"), str(second), "--name", "tiny2",
+                        "--preset", "bandit-n10-k5", "--command", "two stages"], capture_output=True, text=True,
+                       timeout=300, env={"RL2_ZOO": str(directory), "PATH": "/usr/bin:/bin"})
+    assert r.returncode == 0, r.stderr
+    monkeypatch.setenv("RL2_ZOO", str(directory))
+    staged, alone = entry_named("tiny2"), entry_named("tiny")
+    assert staged.env_steps == 400 + 600 and staged.train_minutes >= alone.train_minutes
 
 
 def test_the_agent_of_a_setting_is_the_entry_named_as_its_preset(tmp_path):
