@@ -1,7 +1,9 @@
 """Env steps per second of the whole meta-training loop (collect + PPO update) on each Gymnasium
-family, with its preset's batch, sync and async vector envs; prints one line per family.
+family, with its preset's batch, sync and async vector envs and one or more torch thread counts;
+prints one line per family.
 
     python benchmarks/gym_families.py [--updates 3] [--families point-nav halfcheetah-vel ml1-reach ...]
+    python benchmarks/gym_families.py --families halfcheetah-dir --modes sync async --threads 1 2
 
 MuJoCo, Meta-World and Atari families are skipped (with the reason) where their extra is not
 installed. The first update is a warm-up (envs built, processes started, Meta-World's task lists
@@ -25,7 +27,8 @@ from rl2.presets import preset_config
 FAMILIES = ("point-nav", "halfcheetah-vel", "halfcheetah-dir", "ant-dir", "ml1-reach", "ml10", "atari-space-invaders")
 
 
-def steps_per_second(preset: str, vector: str, updates: int) -> float:
+def steps_per_second(preset: str, vector: str, updates: int, threads: int) -> float:
+    torch.set_num_threads(threads)
     learner = Learner(preset_config(preset, vector=vector))
     learner.iterate()  # warm-up: builds the copies (and starts their processes under async)
     start, steps = time.perf_counter(), learner.env_steps
@@ -41,9 +44,12 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=3, help="timed updates per family and mode")
     parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=FAMILIES)
     parser.add_argument("--modes", nargs="+", default=["sync", "async"], choices=["sync", "async"])
+    parser.add_argument("--threads", nargs="+", type=int, default=[1],
+                        help="torch thread counts to compare (each with every mode)")
     args = parser.parse_args()
-    torch.set_num_threads(1)
-    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; one torch thread")
+    if min(args.threads) < 1:
+        parser.error("--threads: thread counts are at least 1")
+    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     for preset in args.families:
         if preset.startswith("ml") and not metaworld_available():
             print(f"{preset}: skipped (Meta-World is not installed: pip install 'rl2[metaworld]')")
@@ -55,10 +61,12 @@ def main() -> None:
             print(f"{preset}: skipped (MuJoCo is not installed: pip install 'rl2[mujoco]')")
             continue
         config = preset_config(preset)
-        rates = {mode: steps_per_second(preset, mode, args.updates) for mode in args.modes}
-        figures = ", ".join(f"{mode} {rate:,.0f}" for mode, rate in rates.items())
+        rates = {f"{mode} {threads}T": steps_per_second(preset, mode, args.updates, threads)
+                 for threads in args.threads for mode in args.modes}
+        best = max(rates, key=rates.get)
+        figures = ", ".join(f"{arm} {rate:,.0f} ({rate / rates[best]:.2f}x)" for arm, rate in rates.items())
         print(f"{preset}: {config.trials_per_update} trials of {config.task.trial_length} steps an update; "
-              f"env steps/s {figures}")
+              f"env steps/s {figures}; best: {best}")
 
 
 if __name__ == "__main__":
