@@ -345,8 +345,6 @@ def test_tabular_gym_envs_follow_the_tasks_given_to_them():
     assert ends == [False] * 4 + [True] + [False] * 4 + [True]
 
 
-
-
 @needs_mujoco
 @pytest.mark.parametrize("family", ["halfcheetah-vel", "halfcheetah-dir", "ant-dir"])
 def test_mujoco_family_starts_and_updates(family):
