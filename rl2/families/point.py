@@ -35,9 +35,10 @@ def preset() -> dict[str, Any]:
 def sparse_preset() -> dict[str, Any]:
     # Episodes of 50 steps: 7 to reach the arc and about 22 to sweep the half circle at 0.14 a step.
     # An initial std of 1: with e^-1 an untrained policy never meets a reward (0 of 400 episodes), with 1
-    # it does in 4-8% of them.
+    # it does in 4-8% of them. gamma 0.999: the search of episode 1 pays in episode 2, 50-100 steps later,
+    # which 0.99 discounts by 0.4-0.6 (on two seeds 0.999 lifted episode 1's success from 40% and 93% to 100%).
     return {**preset(), "sparse": True, "max_episode_steps": 50, "steps_per_update": 100 * 32, "init_log_std": 0.0,
-            "total_steps": 100 * 32 * 1200}
+            "gamma": 0.999, "total_steps": 100 * 32 * 1200}
 
 
 PRESETS = {"point-nav": preset(), "point-nav-sparse": sparse_preset()}
