@@ -20,7 +20,6 @@ form `scripts/zoo_add.py --yardsticks` reads.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import shlex
 import subprocess
@@ -32,7 +31,7 @@ from overrides import parse_overrides  # benchmarks/ is on the path of a script 
 
 from rl2 import RL2
 from rl2.yardsticks import gap_closed_ci95
-from rl2.zoo import training_seconds
+from rl2.zoo import logged_training
 
 ARMS = {"rl2": {}, "oracle": {"reveal_task": True}, "blind": {"memoryless": True}}
 
@@ -53,8 +52,7 @@ def train_arm(preset: str, arm: str, seed: int, overrides: dict, threads: int, o
         command = train_command(preset, arm, seed, overrides, threads, run_dir)
         print("  $ " + shlex.join(command), flush=True)
         subprocess.run([sys.executable, "-m", "rl2", *command[1:]], check=True)
-    with open(run_dir / "metrics.csv") as f:
-        seconds = training_seconds([float(row["time_s"]) for row in csv.DictReader(f)])
+    _, seconds = logged_training(run_dir)
     model = RL2.load(run_dir)
     return {"run_dir": str(run_dir), "model": model, "train_minutes": seconds / 60,
             "env_steps": model.learner.env_steps}

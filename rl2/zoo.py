@@ -8,6 +8,7 @@ exact command), what it measured on held-out tasks, and the file's SHA-256.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -92,6 +93,13 @@ def training_seconds(times: list[float]) -> float:
             total += previous
         previous = t
     return total + previous
+
+
+def logged_training(run_dir: str | Path) -> tuple[int, float]:
+    """Env steps and seconds of training that a run logged (its metrics.csv, summed over its resumes)."""
+    with open(Path(run_dir) / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    return int(rows[-1]["env_steps"]), training_seconds([float(row["time_s"]) for row in rows])
 
 
 def sha256_of(path: Path) -> str:

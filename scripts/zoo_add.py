@@ -14,7 +14,6 @@ of the same name is replaced.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from pathlib import Path
@@ -22,14 +21,7 @@ from pathlib import Path
 from rl2.atomic import write_atomic
 from rl2.checkpoint import list_checkpoints, load_checkpoint, write_checkpoint
 from rl2.config import Config
-from rl2.zoo import INDEX, ZooEntry, load_index, manifest_json, sha256_of, training_seconds, weights_only, zoo_dir
-
-
-def stage_cost(run_dir: Path) -> tuple[int, float]:
-    """Env steps and seconds of training of one run (its metrics.csv, summed over its resumes)."""
-    with open(run_dir / "metrics.csv") as f:
-        rows = list(csv.DictReader(f))
-    return int(rows[-1]["env_steps"]), training_seconds([float(row["time_s"]) for row in rows])
+from rl2.zoo import INDEX, ZooEntry, load_index, logged_training, manifest_json, sha256_of, weights_only, zoo_dir
 
 
 def earlier_stages(config: Config) -> list[Path]:
@@ -66,7 +58,7 @@ def main() -> int:
     evaluation = json.loads((args.run_dir / "eval.json").read_text())
     env_steps, train_seconds = 0, 0.0
     for run_dir in [args.run_dir, *earlier_stages(config)]:
-        steps, seconds = stage_cost(run_dir)
+        steps, seconds = logged_training(run_dir)
         env_steps, train_seconds = env_steps + steps, train_seconds + seconds
     yardsticks = None
     if args.yardsticks is not None:
