@@ -24,6 +24,12 @@ from rl2.config import Config
 from rl2.zoo import INDEX, ZooEntry, load_index, logged_training, manifest_json, sha256_of, weights_only, zoo_dir
 
 
+def refuse(message: str) -> None:
+    """Bad input: one line on stderr and exit code 2, as the CLI does; nothing is written."""
+    print(f"zoo_add: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
 def earlier_stages(config: Config) -> list[Path]:
     """The local runs this one warm-started from, nearest first (a zoo agent is shipped and counted
     on its own, so a chain stops there)."""
@@ -33,7 +39,7 @@ def earlier_stages(config: Config) -> list[Path]:
         if run_dir.is_file():  # a checkpoint file: RUN_DIR/checkpoints/ckpt-*.pt
             run_dir = run_dir.parent.parent
         if not (run_dir / "metrics.csv").is_file():
-            sys.exit(f"zoo_add: the warm start's source {source} is not a run directory here; its cost is unknown")
+            refuse(f"the warm start's source {source} is not a run directory here; its cost is unknown")
         stages.append(run_dir)
         source = Config.from_dict(json.loads((run_dir / "config.json").read_text())).run.init_from
     return stages
@@ -54,7 +60,7 @@ def main() -> int:
     state = load_checkpoint(list_checkpoints(args.run_dir / "checkpoints")[-1])
     config = Config.from_dict(state["config"])
     if state["learner"]["update"] < config.num_updates:
-        sys.exit(f"zoo_add: {args.run_dir} stopped at update {state['learner']['update']} of {config.num_updates}")
+        refuse(f"{args.run_dir} stopped at update {state['learner']['update']} of {config.num_updates}")
     evaluation = json.loads((args.run_dir / "eval.json").read_text())
     env_steps, train_seconds = 0, 0.0
     for run_dir in [args.run_dir, *earlier_stages(config)]:
@@ -64,7 +70,7 @@ def main() -> int:
     if args.yardsticks is not None:
         figures = json.loads(args.yardsticks.read_text())
         if Path(figures["arms"]["rl2"]["run_dir"]).resolve() != args.run_dir.resolve():
-            sys.exit(f"zoo_add: {args.yardsticks} measured {figures['arms']['rl2']['run_dir']}, not {args.run_dir}")
+            refuse(f"{args.yardsticks} measured {figures['arms']['rl2']['run_dir']}, not {args.run_dir}")
         yardsticks = {"trials": figures["trials"], "gap_closed": figures["gap_closed"],
                       **{arm: {key: figures["arms"][arm][key] for key in figures["arms"][arm]
                                if key.startswith("episode_") or key in ("train_minutes", "env_steps")}
