@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -28,16 +27,11 @@ TRAIN = ["train", "bandit-n10-k5", "--hidden", "32", "--steps-per-update", "200"
          "--no-progress", "--no-baselines"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def torchrun(args: list[str], nproc: int = 2, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    """torchrun on this machine with a c10d rendezvous on a free localhost port."""
-    launch = [*TORCHRUN, "--nnodes=1", f"--nproc_per_node={nproc}", "--rdzv_backend=c10d",
-              f"--rdzv_endpoint=127.0.0.1:{free_port()}"]
+    """torchrun on this machine. --standalone lets the rendezvous store bind a port the OS picks and
+    holds: choosing a free port here and handing it over would leave a window in which another
+    process (a second test run, gloo's own connections) can take it, and the run then fails."""
+    launch = [*TORCHRUN, "--standalone", f"--nproc_per_node={nproc}"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.run([*launch, *args], capture_output=True, text=True, timeout=120, cwd=cwd, env=env,
                           check=False)
