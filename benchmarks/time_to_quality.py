@@ -25,12 +25,18 @@ import torch
 from overrides import parse_overrides  # benchmarks/ is on the path of a script run from it
 
 from rl2 import preset_config
-from rl2.evaluate import evaluate, mean_ci95
+from rl2.evaluate import EvalResult, NavigationResult, evaluate, mean_ci95
 from rl2.checkpoint import load_policy_weights
 from rl2.learner import Learner
 from rl2.zoo import resolve
 
 TARGETS = {"bandit-n100-k5": (77.0, 15.0), "mdp-n10": (150.0, 30.0)}
+
+
+def own_setting(result: EvalResult | NavigationResult) -> EvalResult:
+    """The evaluation on the training setting: a maze run is also tested on large mazes, listed after
+    its own size."""
+    return next(iter(result.by_maze.values())) if isinstance(result, NavigationResult) else result
 
 
 def time_to_quality(preset: str, target: float, budget_min: float, eval_every_s: float, trials: int,
@@ -48,7 +54,8 @@ def time_to_quality(preset: str, target: float, budget_min: float, eval_every_s:
         if train_s >= next_eval or learner.update == config.num_updates:
             next_eval += eval_every_s
             start = time.perf_counter()
-            mean, ci = mean_ci95(evaluate(learner.policy, config.task, trials, config.run.eval_seed).trial_returns)
+            mean, ci = mean_ci95(own_setting(evaluate(learner.policy, config.task, trials,
+                                                      config.run.eval_seed)).trial_returns)
             eval_s += time.perf_counter() - start
             best = max(best, mean)
             print(f"  {train_s / 60:5.1f} min  {learner.env_steps:>10,} env steps  held-out {mean:7.2f} ± {ci:.2f}",
