@@ -10,7 +10,8 @@ episode index, (RL² − blind) / (oracle − blind), is printed with a paired-b
 (``rl2.yardsticks``). Each agent is an ordinary `rl2 train` run under --out (default runs/adaptation),
 PRESET-ARM-sSEED, trained by the command printed before it: a finished run is reused, an unfinished
 one resumed (a long campaign outlives a session). The figures go to PRESET-sSEED.json there, the
-form `scripts/zoo_add.py --yardsticks` reads.
+form `scripts/zoo_add.py --yardsticks` reads, and the plot of the three arms per episode index to
+PRESET-sSEED.png (`--plot-only` redraws it from the JSON).
 
     python benchmarks/adaptation.py point-nav --seeds 0 1
     python benchmarks/adaptation.py point-nav-sparse --set lr=1e-3 gamma=0.995
@@ -30,6 +31,7 @@ import torch
 from overrides import parse_overrides  # benchmarks/ is on the path of a script run from it
 
 from rl2 import RL2
+from rl2.plots import png_bytes, yardstick_curve
 from rl2.yardsticks import gap_closed_ci95
 from rl2.zoo import logged_training
 
@@ -99,15 +101,22 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=None, help="held-out tasks (default: the preset's eval_trials)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("runs/adaptation"))
+    parser.add_argument("--plot-only", action="store_true", help="redraw the figures of measured seeds, no training")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     overrides = parse_overrides(args.set)
     for seed in args.seeds:
         print(f"{args.preset}, seed {seed} ({args.threads} threads, torch {torch.__version__})", flush=True)
-        figures = measure(args.preset, seed, overrides, args.threads, args.out, args.trials)
-        (args.out / f"{args.preset}-s{seed}.json").write_text(json.dumps(figures, indent=1))
+        path = args.out / f"{args.preset}-s{seed}.json"
+        if args.plot_only:
+            figures = json.loads(path.read_text())
+        else:
+            figures = measure(args.preset, seed, overrides, args.threads, args.out, args.trials)
+            path.write_text(json.dumps(figures, indent=1))
         print_table(figures)
+        path.with_suffix(".png").write_bytes(png_bytes(yardstick_curve(figures)))
+        print(f"figure: {path.with_suffix('.png')}")
 
 
 if __name__ == "__main__":

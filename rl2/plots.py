@@ -188,6 +188,28 @@ def adaptation_curve(runs: list[RunLogs]) -> Figure:
     return fig
 
 
+def yardstick_curve(figures: dict) -> Figure:
+    """RL² beside its yardsticks (benchmarks/adaptation.py's PRESET-sSEED.json): the mean return of each
+    episode index for RL², the oracle told the task and the blind policy, with 95% CIs, and the share
+    of the blind-to-oracle gap that RL² closes in each episode."""
+    arms = figures["arms"]
+    gap = figures["gap_closed"]["mean"]
+    fig, ax = _new_figure(f"{figures['preset']}, training seed {figures['seed']}: {figures['trials']} held-out tasks",
+                          "episode in the trial", "mean return of the episode (95% CI)")
+    episodes = np.arange(1, len(gap) + 1)
+    styles = {"rl2": ("RL²", RL2_COLOR, 2.2), "oracle": ("oracle (told the task)", BASELINE_COLORS[0], 1.2),
+              "blind": ("blind (no memory)", BASELINE_COLORS[1], 1.2)}
+    for arm, (label, color, width) in styles.items():
+        ax.errorbar(episodes, arms[arm]["episode_returns"], yerr=arms[arm]["episode_returns_ci95"], color=color,
+                    linewidth=width, marker="o", capsize=4, label=label)
+    for k, share in zip(episodes, gap):
+        ax.annotate(f"gap closed {share:.2f}", (k, arms["rl2"]["episode_returns"][k - 1]), textcoords="offset points",
+                    xytext=(8, -14), fontsize=8, color=RL2_COLOR)
+    ax.set_xticks(episodes)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
+    return fig
+
+
 def regret_reference(runs: list[RunLogs]) -> str | None:
     """The baseline that regret is measured against, or None where no run has it."""
     names = {name for name, _ in _baseline_items(runs)}

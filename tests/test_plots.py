@@ -19,6 +19,7 @@ from rl2.plots import (
     load_run,
     moving_average,
     seed_band,
+    yardstick_curve,
 )
 
 TINY = ["--hidden", "16", "--steps-per-update", "200", "--total-steps", "600", "--eval-trials", "100",
@@ -87,6 +88,18 @@ def test_figures_have_one_line_per_method(runs):
     steps = rl2_line.get_xdata()
     assert list(steps) == [200, 400, 600]
     assert "Bayes-optimal" in regret.get_title()
+
+
+def test_yardstick_figure_draws_each_arm_per_episode_and_the_gap_closed():
+    arm = lambda returns: {"episode_returns": returns, "episode_returns_ci95": [1.0] * len(returns)}  # noqa: E731
+    figures = {"preset": "point-nav", "seed": 0, "trials": 10, "gap_closed": {"mean": [0.5, 0.75]},
+               "arms": {"rl2": arm([-10.0, -5.0]), "oracle": arm([-2.0, -2.0]), "blind": arm([-18.0, -14.0])}}
+    ax = yardstick_curve(figures).axes[0]
+    lines = ax.get_lines()
+    rl2 = next(line for line in lines if line.get_color() == RL2_COLOR)
+    assert list(rl2.get_xdata()) == [1, 2] and list(rl2.get_ydata()) == [-10.0, -5.0]
+    assert sorted(t.get_text() for t in ax.texts) == ["gap closed 0.50", "gap closed 0.75"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["RL²", "oracle (told the task)", "blind (no memory)"]
 
 
 def test_seed_band_is_mean_and_range_on_the_shortest_runs_steps():
