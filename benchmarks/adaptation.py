@@ -110,6 +110,8 @@ def main() -> None:
         print(f"{args.preset}, seed {seed} ({args.threads} threads, torch {torch.__version__})", flush=True)
         path = args.out / f"{args.preset}-s{seed}.json"
         if args.plot_only:
+            if not path.is_file():
+                parser.error(f"--plot-only: {path} does not exist (seed {seed} is not measured under {args.out})")
             figures = json.loads(path.read_text())
         else:
             figures = measure(args.preset, seed, overrides, args.threads, args.out, args.trials)
