@@ -50,6 +50,12 @@ class TaskConfig:
         """Env steps in one trial: n episodes of fixed length; where episodes end early the most a trial can take."""
         return self.n * self.episode_length
 
+    @property
+    def longest_trial(self) -> int:
+        """The most steps of any trial a run of this setting meets, its held-out tests included (where
+        a family tests on longer trials than it trains on, it says so here)."""
+        return self.trial_length
+
     def check(self) -> None:
         """The family's checks across its fields (ConfigError); each field's range is checked apart."""
 
@@ -272,6 +278,11 @@ class Config:
             raise ConfigError(f"attn_context {p.attn_context} is shorter than the trial ({trial} steps: n={self.task.n} "
                               f"episodes x {self.task.episode_length}); a trial is one context: raise it, or 0 for "
                               "the trial length")
+        longest, context = self.task.longest_trial, p.context(trial)
+        if context < longest:  # refused now, not when the final evaluation runs past the context
+            raise ConfigError(f"the held-out tests run trials of {longest} steps, past the transformer's context of "
+                              f"{context}: test on trials of the training length (mazes: --eval-episodes {self.task.n} "
+                              "--large-maze-size 0) or raise --attn-context")
 
 
 def check_resumable(stored: Config, asked: Config) -> None:

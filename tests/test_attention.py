@@ -168,6 +168,17 @@ def test_config_checks_are_one_line(overrides, message):
     preset_config("mdp-n10", rnn="gru", **overrides)  # the attention fields bind transformers only
 
 
+def test_a_maze_whose_held_out_trials_outrun_the_context_is_refused_before_training():
+    # maze-5x5 trains on 2 episodes of 250 steps and tests on 5 of them and on 5 of 1,000 on 9x9 mazes:
+    # the final evaluation would run past a 500-step context, after the whole training.
+    with pytest.raises(ConfigError, match="held-out tests run trials of 5000 steps, past the transformer's "
+                                          r"context of 500: .*--eval-episodes 2 --large-maze-size 0"):
+        preset_config("maze-5x5", rnn="transformer", hidden=128)
+    assert preset_config("maze-5x5", rnn="transformer", hidden=128, eval_episodes=2, large_maze_size=0)
+    assert preset_config("maze-5x5", rnn="transformer", hidden=128, attn_context=5000)
+    assert preset_config("maze-5x5", rnn="gru").task.longest_trial == 5000
+
+
 def test_the_context_is_the_trial_unless_set_and_replays_from_mid_trial_are_refused():
     learner = Learner(preset_config("mdp-n10", rnn="transformer", hidden=8, steps_per_update=1000, minibatches=2))
     assert learner.policy.core.context == 100 and learner.policy.core.positions.shape == (100, 8)

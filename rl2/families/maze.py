@@ -32,6 +32,10 @@ class MazeConfig(TaskConfig):
     def episode_length(self) -> int:
         return self.max_episode_steps
 
+    @property
+    def longest_trial(self) -> int:
+        return max(self.trial_length, *(setting.trial_length for setting in held_out_settings(self).values()))
+
 
 def title(task: MazeConfig) -> str:
     return f"random {task.maze_size}x{task.maze_size} mazes from pixels ({task.view} view), n={task.n} episodes"
