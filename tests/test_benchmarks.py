@@ -1,0 +1,49 @@
+"""The benchmark scripts that produce the figures in docs/results.md, run end to end at a tiny size.
+
+They are scripts, not library code, so nothing else imports them: a change in the library can break
+one unseen until a session spends an hour on it (time_to_quality.py once crashed on every maze).
+These runs check that each script trains, evaluates and writes what it reports, not its figures.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def script(name: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(BENCHMARKS / name), *args], capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_time_to_quality_evaluates_a_maze_on_its_own_size():
+    # A maze's evaluation also covers the large mazes; the script must judge the training size alone.
+    r = script("time_to_quality.py", "maze-5x5", "--budget-minutes", "0.001", "--eval-every", "0.01",
+               "--trials", "3", "--threads", "1", "--set", "steps_per_update=500", "minibatches=1", "epochs=1")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "held-out" in r.stdout and "maze-5x5 from scratch: did not reach inf" in r.stdout
+
+
+def test_adaptation_trains_three_arms_then_redraws_from_its_json(tmp_path):
+    common = ["--trials", "4", "--seeds", "0", "--out", str(tmp_path)]
+    r = script("adaptation.py", "point-nav", "--set", "total_steps=2560", "eval_trials=4", *common)
+    assert r.returncode == 0, r.stderr[-2000:]
+    measured = json.loads((tmp_path / "point-nav-s0.json").read_text())
+    assert set(measured["arms"]) == {"rl2", "oracle", "blind"}
+    for arm in measured["arms"].values():
+        assert len(arm["episode_returns"]) == 2 and arm["env_steps"] == 2560
+    assert len(measured["gap_closed"]["mean"]) == 2
+    figure = tmp_path / "point-nav-s0.png"
+    figure.unlink()
+
+    r = script("adaptation.py", "point-nav", "--plot-only", *common)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert figure.exists() and "| 2 |" in r.stdout
+
+    r = script("adaptation.py", "point-nav", "--plot-only", "--trials", "4", "--seeds", "7", "--out", str(tmp_path))
+    assert r.returncode == 2 and "point-nav-s7.json does not exist" in r.stderr
+    assert "Traceback" not in r.stderr
