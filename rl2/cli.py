@@ -194,7 +194,6 @@ def _train(args: argparse.Namespace, world: World) -> int:
     world.check(config)  # refuse a batch that does not split over the ranks, or an unusable device,
     world.device(config.machine.device)  # before anything is written
     say = print if world.is_main else _quiet
-    say(f"run directory: {run_dir}" + (f" ({world.size} processes)" if world.size > 1 else ""))
     _, result = train(config, run_dir, resume=args.resume is not None, overwrite=args.overwrite, world=world)
     say(f"evaluation on held-out tasks ({run_dir / 'eval.json'}):")
     say(format_eval(result.summary()))

@@ -255,6 +255,8 @@ def _start(config: Config, run_dir: Path, resume: bool, overwrite: bool, device:
         warm = Learner(config, device, world)
         warm.warm_start(world.on_main(lambda: load_policy_weights(resolve(config.run.init_from))), config.run.init_from)
     found = world.on_main(prepare)
+    if world.is_main:  # told once the run is accepted: a refused warm start or resume prints one line alone
+        print(f"run directory: {run_dir}" + (f" ({world.size} processes)" if world.size > 1 else ""), file=out)
     if found is None:
         learner = warm or Learner(config, device, world)
         if warm is not None and world.is_main:
@@ -277,7 +279,7 @@ def _start(config: Config, run_dir: Path, resume: bool, overwrite: bool, device:
 
 
 def train(config: Config, run_dir: Path, resume: bool = False, overwrite: bool = False,
-          progress: bool = True, out: TextIO = sys.stdout,
+          progress: bool = True, out: TextIO | None = None,
           on_iteration: Callable[[Learner, IterationResult], None] | None = None,
           world: World = SINGLE) -> tuple[Learner, EvalResult | NavigationResult]:
     """Meta-trains into `run_dir` (fresh, or continued from its newest checkpoint), then evaluates.
@@ -285,6 +287,7 @@ def train(config: Config, run_dir: Path, resume: bool = False, overwrite: bool =
     Under torchrun (`world` from ``rl2.distributed.launched``) every rank calls this; only rank 0
     writes the run directory, logs and shows progress. Every rank evaluates the same held-out tasks.
     """
+    out = out or sys.stdout  # looked up per call: a default bound at import outlives a replaced stdout
     world.check(config)
     check_training_fits(config)  # before the run directory is written
     device = world.device(config.machine.device)

@@ -51,6 +51,7 @@ def test_another_network_is_refused_in_one_line(source, rl2_cmd, tmp_path):
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr, r.stderr
     assert "hidden" not in r.stderr or "there" in r.stderr
     assert not (tmp_path / "run").exists()  # refused before the run directory was written
+    assert "run directory" not in r.stdout, r.stdout  # the refusal is the only thing said
     r = subprocess.run([*rl2_cmd, "train", "--init-from", str(tmp_path / "nowhere"), "--run-dir",
                         str(tmp_path / "run2"), "--no-progress"], capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and "does not exist" in r.stderr and not (tmp_path / "run2").exists(), r.stderr
