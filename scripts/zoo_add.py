@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
 from rl2.atomic import write_atomic
 from rl2.checkpoint import list_checkpoints, load_checkpoint, write_checkpoint
 from rl2.config import Config
+from rl2.presets import PRESETS
 from rl2.zoo import INDEX, ZooEntry, load_index, logged_training, manifest_json, sha256_of, weights_only, zoo_dir
 
 
@@ -50,13 +52,16 @@ def main() -> int:
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--name", required=True, help="the agent's name in the zoo (zoo:NAME)")
     parser.add_argument("--command", required=True, help="the exact command that trained it")
-    parser.add_argument("--preset", default=None, help="its preset (default: --name)")
+    parser.add_argument("--preset", default=None, help="its preset (default: --name without a training seed's -sN suffix)")
     parser.add_argument("--paper", type=float, default=None, help="the paper's RL² figure for this setting")
     parser.add_argument("--notes", default="")
     parser.add_argument("--yardsticks", type=Path, default=None,
                         help="the figures of benchmarks/adaptation.py whose RL² arm is this run (PRESET-sSEED.json)")
     args = parser.parse_args()
 
+    preset = args.preset or re.sub(r"-s\d+$", "", args.name)  # mdp-n10-s1 is another seed of mdp-n10
+    if preset not in PRESETS:
+        refuse(f"no preset named {preset}: give --preset")
     state = load_checkpoint(list_checkpoints(args.run_dir / "checkpoints")[-1])
     config = Config.from_dict(state["config"])
     if state["learner"]["update"] < config.num_updates:
@@ -80,7 +85,7 @@ def main() -> int:
     directory.mkdir(parents=True, exist_ok=True)
     path = write_checkpoint(directory / f"{args.name}.pt", weights_only(state))
     entry = ZooEntry(
-        name=args.name, preset=args.preset or args.name, path=path.name, sha256=sha256_of(path), command=args.command,
+        name=args.name, preset=preset, path=path.name, sha256=sha256_of(path), command=args.command,
         env_steps=env_steps, train_minutes=round(train_seconds / 60, 2),
         threads=config.machine.threads, seed=config.run.seed,
         eval={"mean": evaluation["mean_trial_return"], "ci95": evaluation["ci95"], "trials": evaluation["trials"],
