@@ -8,7 +8,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 # The suite runs in one pytest worker per core (pytest-xdist), at most 4: most of its time is
 # single-threaded (CLI subprocesses starting Python and torch, one-thread training), so 2 workers
-# on 2 cores take about two thirds of the time of one.
+# on 2 cores take between half and three quarters of the time of one (docs/benchmarks.md#test-suite).
 PARALLEL := -n logical --maxprocesses 4
 
 .PHONY: demo test test-slow bench install clean
