@@ -111,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     cmp = sub.add_parser("compare", help="classic baselines and trained runs on the same held-out tasks")
     cmp.add_argument("family", help="task family (one with classic baselines: see `rl2 presets`)")
     _add_task_flags(cmp)  # the setting: the family's own fields, at their defaults where not given
-    cmp.add_argument("--runs", type=Path, nargs="*", default=[], metavar="RUN_DIR", help="trained runs to include")
+    cmp.add_argument("--runs", type=Path, nargs="*", default=[], metavar="RUN_DIR",
+                     help="trained runs to include: run directories, checkpoints or zoo:NAME")
     cmp.add_argument("--tasks", type=int, default=1000, help="held-out tasks (default 1000)")
     cmp.add_argument("--seed", type=int, default=1_000_003, help="seed of the held-out tasks")
 
@@ -125,7 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     tables = sub.add_parser("paper-tables", help="every cell of the paper's Tables 1 and 2, measured beside published")
     tables.add_argument("--tasks", type=int, default=1000, help="held-out tasks per setting (default 1000)")
     tables.add_argument("--runs", type=Path, nargs="*", default=[], metavar="RUN_DIR",
-                        help="trained runs: each fills the RL² cell of the setting it was trained on")
+                        help="trained runs (run directories, checkpoints or zoo:NAME): each fills the RL² cell "
+                             "of the setting it was trained on")
     tables.add_argument("--zoo", action="store_true",
                         help="fill the RL² cells with the zoo's agents (runs given with --runs take precedence)")
     tables.add_argument("--seed", type=int, default=1_000_003, help="seed of the held-out tasks")
@@ -239,8 +241,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     check_fits(results_bytes(args.tasks, task.n, methods), f"rl2 compare: --tasks {args.tasks}")
     rows = []
     for run_dir in args.runs:
-        if not run_dir.exists():
-            raise UsageError(f"rl2 compare: {run_dir} does not exist")
+        _check_source(run_dir, "compare")
         model = RL2.load(run_dir)
         if model.config.task != task:
             raise UsageError(f"rl2 compare: {run_dir} was trained on another setting ({model.config.task})")
@@ -257,8 +258,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.trials < 1:
         raise UsageError(f"rl2 eval: --trials must be >= 1, got {args.trials}")
     zoo_name = str(args.run_dir).removeprefix(PREFIX) if str(args.run_dir).startswith(PREFIX) else None
-    if zoo_name is None and not args.run_dir.exists():
-        raise UsageError(f"rl2 eval: {args.run_dir} does not exist")
+    _check_source(args.run_dir, "eval")
     model = RL2.load(str(args.run_dir), device=args.device)
     check_fits(results_bytes(args.trials, model.config.task.n), f"rl2 eval: --trials {args.trials}")
     summary = model.evaluate(trials=args.trials, seed=args.seed, greedy=args.greedy).summary()
@@ -308,6 +308,13 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_source(source: Path, command: str) -> None:
+    """Refuse, in one line, a run directory or checkpoint that is not there (a ``zoo:NAME`` is looked up
+    where it is loaded, which names the agents that exist)."""
+    if not str(source).startswith(PREFIX) and not source.exists():
+        raise UsageError(f"rl2 {command}: {source} does not exist")
+
+
 def _one_thread() -> None:
     """Baselines are loops of small tensor ops: one thread is fastest and never oversubscribes."""
     import torch
@@ -355,8 +362,7 @@ def cmd_paper_tables(args: argparse.Namespace) -> int:
         raise UsageError(f"rl2 paper-tables: cannot write {args.output}: its folder does not exist")
     runs = [(f"zoo:{entry.name}", RL2.load(f"zoo:{entry.name}")) for entry in setting_agents()] if args.zoo else []
     for run_dir in args.runs:
-        if not run_dir.exists():
-            raise UsageError(f"rl2 paper-tables: {run_dir} does not exist")
+        _check_source(run_dir, "paper-tables")
         runs.append((run_dir, RL2.load(run_dir)))
     text = paper_tables(args.tasks, args.seed, runs, progress=lambda s: print(f"  {s} ...", file=sys.stderr, flush=True))
     args.output.write_text(text)

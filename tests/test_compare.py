@@ -38,3 +38,10 @@ def test_paper_tables_put_measured_cells_beside_published_ones(monkeypatch):
     assert bandit_row.count("(") == 8 and "(6.6)" in bandit_row and "missing" not in bandit_row
     assert "(156.2)" in mdp_row and "missing (156.2)" in mdp_row  # no MDP run given
     assert "RL² agents: n=10, k=5: run." in text and "RL² agents: none given." in text  # each cell names its agent
+
+
+def test_compare_takes_a_shipped_agent_by_name(capsys):
+    assert main(["compare", "bandit", "--n", "10", "--k", "5", "--tasks", "50", "--runs", "zoo:bandit-n10-k5"]) == 0
+    assert "| RL² (zoo:bandit-n10-k5)" in capsys.readouterr().out
+    assert main(["compare", "bandit", "--n", "10", "--k", "5", "--tasks", "50", "--runs", "zoo:no-such-agent"]) == 2
+    assert "no agent 'no-such-agent' in the zoo" in capsys.readouterr().err
