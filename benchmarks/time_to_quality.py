@@ -84,7 +84,9 @@ def main() -> None:
         target, limit = TARGETS.get(preset, (float("inf"), 15.0))
         target = args.target if args.target is not None else target
         budget = args.budget_minutes or 2 * limit
-        print(f"{preset}: target {target} within {limit:g} min ({args.threads} threads, torch {torch.__version__})")
+        limit_note = f" (the issue's limit: {limit:g} min)" if preset in TARGETS else ""
+        print(f"{preset}: target {target}, training budget {budget:g} min{limit_note} "
+              f"({args.threads} threads, torch {torch.__version__})")
         minutes = {}
         for start in ["", args.init_from] if args.init_from else [""]:
             label = f"from {start}" if start else "from scratch"
