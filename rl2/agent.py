@@ -71,7 +71,9 @@ class Agent:
 
     def _observation(self, obs) -> torch.Tensor:
         dim = self.policy.obs_dim
-        if obs is None:
+        if obs is None:  # a bandit's constant observation; one trained with --time-obs needs its [1, pulls left share]
+            if dim != 1:
+                raise ValueError(f"the policy observes {dim} values: pass the observation")
             return torch.ones(1, dim, device=self.device)
         if isinstance(obs, int) and dim > 1:
             if not 0 <= obs < dim:

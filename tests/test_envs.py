@@ -38,6 +38,21 @@ def test_bandit_rewards_are_bernoulli_with_the_arm_probability():
     assert torch.allclose(total / 20_000, expected, atol=0.015)
 
 
+def test_the_time_observation_counts_down_the_share_of_pulls_left_and_pays_as_without_it():
+    tasks = BernoulliBandit(k=3).sample(6, gen(3))
+    plain, timed = BanditEnv(k=3), make_env(BanditConfig(n=4, k=3, time_obs=True))
+    assert (plain.obs_dim, timed.obs_dim) == (1, 2)
+    plain.reset(tasks)
+    assert timed.reset(tasks).tolist() == [[1.0, 1.0]] * 6
+    g_plain, g_timed = gen(4), gen(4)
+    for pull, left in enumerate([0.75, 0.5, 0.25, 0.0]):
+        actions = torch.tensor([pull % 3] * 6)
+        a, b = plain.step(actions, g_plain), timed.step(actions, g_timed)
+        assert torch.equal(a.reward, b.reward)
+        assert b.obs[:, 0].eq(1).all() and torch.allclose(b.obs[:, 1], torch.full((6,), left))
+    assert timed.reset(tasks)[:, 1].eq(1).all()  # a new trial starts the count again
+
+
 def test_mdp_transitions_are_flat_dirichlet_and_rewards_normal():
     tasks = TabularMDP(states=10, actions=5).sample(2_000, gen())
     P, R = tasks.transitions, tasks.mean_rewards

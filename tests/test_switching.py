@@ -229,7 +229,7 @@ def test_cli_tune_stores_under_the_setting_key_that_compare_reads(tmp_path, caps
     for name in ("SW-UCB", "Discounted TS", "UCB1", "TS", "Random", "Oracle"):
         assert f"| {name}" in out, name
     assert main(["compare", "bandit", "--hazard", "0.1"]) == 2
-    assert "the bandit family has no field hazard (its fields: n, k)" in capsys.readouterr().err
+    assert "the bandit family has no field hazard (its fields: n, k, time_obs)" in capsys.readouterr().err
 
 
 def test_rl2_trains_and_evaluates_on_switching_bandits():

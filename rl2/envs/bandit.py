@@ -10,24 +10,38 @@ from rl2.tasks.bandit import BanditTasks
 
 
 class BanditEnv:
-    """Pulls arms of B bandits at once. The observation is a constant 1: a bandit has no state."""
+    """Pulls arms of B bandits at once. The observation is a constant 1: a bandit has no state.
+
+    With ``pulls`` > 0 the observation also carries the share of the trial's pulls still to come
+    (1 at the first pull, 1/pulls at the last): a finite-horizon index such as Gittins' depends on
+    it, and otherwise the recurrent core must count the pulls itself. The env counts the pulls
+    since ``reset`` either way.
+    """
 
     episode_length = 1
     fixed_length = True  # every pull is a whole episode: a trial is exactly n pulls
 
-    def __init__(self, k: int) -> None:
+    def __init__(self, k: int, pulls: int = 0) -> None:
         self.num_actions = k
-        self.obs_dim = 1
-        self.obs_shape = (1,)
+        self.pulls = pulls
+        self.obs_dim = 2 if pulls else 1
+        self.obs_shape = (self.obs_dim,)
         self.tasks: BanditTasks | None = None
+        self.t = 0
 
     def reset(self, tasks: BanditTasks) -> torch.Tensor:
         self.tasks = tasks
+        self.t = 0
         probs = tasks.probs
-        self._obs = torch.ones(tasks.batch, 1, device=probs.device)
+        self._ones = torch.ones(tasks.batch, 1, device=probs.device)
         self._done = torch.ones(tasks.batch, dtype=torch.bool, device=probs.device)
         self._not_truncated = torch.zeros_like(self._done)
-        return self._obs
+        return self._observation()
+
+    def _observation(self) -> torch.Tensor:
+        if not self.pulls:
+            return self._ones
+        return torch.cat([self._ones, self._ones * (1.0 - self.t / self.pulls)], dim=1)
 
     def arm_probs(self) -> torch.Tensor:
         """Success probability of every arm for the next pull, [B, k]."""
@@ -38,4 +52,6 @@ class BanditEnv:
         p = self.arm_probs().gather(1, actions[:, None]).squeeze(1)  # [B]
         u = rand(p.shape, generator)
         reward = (u < p).to(p.dtype)
-        return StepResult(obs=self._obs, reward=reward, terminated=self._done, truncated=self._not_truncated)
+        self.t += 1
+        return StepResult(obs=self._observation(), reward=reward, terminated=self._done,
+                          truncated=self._not_truncated)

@@ -7,20 +7,15 @@ import torch
 from rl2.envs.bandit import BanditEnv
 from rl2.envs.base import StepResult
 from rl2.noise import RandomSource
-from rl2.tasks.switching import SwitchingBanditTasks
 
 
 class SwitchingBanditEnv(BanditEnv):
     """Pulls arms of B switching bandits at once; every pull is an episode of one step.
 
-    The observation is a constant 1 (as for stationary bandits): the agent learns of a change
-    point only through the rewards. The env counts the pulls since ``reset`` to know which row of
+    The observation is that of stationary bandits: the agent learns of a change point only
+    through the rewards. The base env counts the pulls since ``reset`` to know which row of
     the tasks' per-pull probabilities is in force; a trial ends after the tasks' n pulls.
     """
-
-    def reset(self, tasks: SwitchingBanditTasks) -> torch.Tensor:
-        self.t = 0
-        return super().reset(tasks)
 
     def arm_probs(self) -> torch.Tensor:
         """The probabilities in force at this pull, [B, k]."""
@@ -30,6 +25,4 @@ class SwitchingBanditEnv(BanditEnv):
         assert self.tasks is not None, "reset the env with tasks first"
         if self.t >= self.tasks.pulls:
             raise RuntimeError(f"the trial of {self.tasks.pulls} pulls is over: reset the env with new tasks")
-        result = super().step(actions, generator)
-        self.t += 1
-        return result
+        return super().step(actions, generator)

@@ -22,10 +22,16 @@ class BanditConfig(TaskConfig):
 
     family: ClassVar[str] = "bandit"
     k: int = opt(5, "bandits: number of arms", ge=2)
+    time_obs: bool = opt(False, "bandits: the observation also carries the share of the trial's pulls still "
+                                "to come (1 at the first pull); the paper's agent sees none")
 
     @property
     def episode_length(self) -> int:
         return 1
+
+
+def bandit_env(task: BanditConfig) -> BanditEnv:
+    return BanditEnv(k=task.k, pulls=task.n if task.time_obs else 0)
 
 
 def title(task: BanditConfig) -> str:
@@ -86,7 +92,7 @@ def tune_baseline(name: str, task: BanditConfig, tasks: int, seed: int) -> dict[
 
 FAMILY = Family(
     name="bandit", doc="Bernoulli bandits: k arms, n pulls per trial (the paper's Table 1)", config=BanditConfig,
-    tasks=lambda task, split, user: BernoulliBandit(k=task.k), env=lambda task, user: BanditEnv(k=task.k),
+    tasks=lambda task, split, user: BernoulliBandit(k=task.k), env=lambda task, user: bandit_env(task),
     title=title, presets=PRESETS, preset_of=preset_of, key=key,
     baselines=Baselines(baseline_names, run_baseline, tune_baseline), regret=True,
 )

@@ -62,6 +62,7 @@ def tune_baseline(name: str, task: SwitchingConfig, tasks: int, seed: int) -> di
 FAMILY = Family(
     name="switching", doc="switching Bernoulli bandits: all arms redrawn at a change point (chance hazard per pull)",
     config=SwitchingConfig, tasks=lambda task, split, user: SwitchingBandit(k=task.k, n=task.n, hazard=task.hazard),
-    env=lambda task, user: SwitchingBanditEnv(k=task.k), title=title, presets=PRESETS, preset_of=preset_of, key=key,
+    env=lambda task, user: SwitchingBanditEnv(k=task.k, pulls=task.n if task.time_obs else 0), title=title,
+    presets=PRESETS, preset_of=preset_of, key=key,
     baselines=Baselines(lambda task: list(SWITCHING_BASELINES), run_baseline, tune_baseline), regret=True,
 )
