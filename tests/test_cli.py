@@ -60,7 +60,7 @@ def test_train_eval_resume_end_to_end(rl2_cmd, tmp_path):
     (["train", "--bogus-flag", "1"], "unrecognized arguments"),
     (["eval", "/no/such/run"], "does not exist"),
     (["paper-tables", "--output", "/no/such/folder/tables.md"], "folder does not exist"),
-    (["compare", "bandit", "--hazard", "0.1"], "the bandit family has no field hazard (its fields: n, k)"),
+    (["compare", "bandit", "--hazard", "0.1"], "the bandit family has no field hazard (its fields: n, k, time_obs)"),
 ])
 def test_bad_input_is_one_line_and_exit_2(rl2_cmd, tmp_path, args, needle):
     r = run(rl2_cmd, *args, cwd=tmp_path)
