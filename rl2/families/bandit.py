@@ -30,8 +30,9 @@ class BanditConfig(TaskConfig):
         return 1
 
 
-def bandit_env(task: BanditConfig) -> BanditEnv:
-    return BanditEnv(k=task.k, pulls=task.n if task.time_obs else 0)
+def bandit_env(task: BanditConfig, env_class: type[BanditEnv] = BanditEnv) -> BanditEnv:
+    """The env of a bandit config (or of a subclass's, e.g. switching bandits), its time observation included."""
+    return env_class(k=task.k, pulls=task.n if task.time_obs else 0)
 
 
 def title(task: BanditConfig) -> str:

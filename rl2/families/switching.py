@@ -11,7 +11,7 @@ import torch
 from rl2.baselines.switching import SWITCHING_BASELINES, SWITCHING_HPARAMS, run_switching_baseline, tune_switching_baseline
 from rl2.config import opt
 from rl2.envs.switching import SwitchingBanditEnv
-from rl2.families.bandit import BanditConfig
+from rl2.families.bandit import BanditConfig, bandit_env
 from rl2.families.registry import Baselines, Family
 from rl2.tasks import SwitchingBandit
 
@@ -62,7 +62,7 @@ def tune_baseline(name: str, task: SwitchingConfig, tasks: int, seed: int) -> di
 FAMILY = Family(
     name="switching", doc="switching Bernoulli bandits: all arms redrawn at a change point (chance hazard per pull)",
     config=SwitchingConfig, tasks=lambda task, split, user: SwitchingBandit(k=task.k, n=task.n, hazard=task.hazard),
-    env=lambda task, user: SwitchingBanditEnv(k=task.k, pulls=task.n if task.time_obs else 0), title=title,
-    presets=PRESETS, preset_of=preset_of, key=key,
+    env=lambda task, user: bandit_env(task, SwitchingBanditEnv), title=title, presets=PRESETS, preset_of=preset_of,
+    key=key,
     baselines=Baselines(lambda task: list(SWITCHING_BASELINES), run_baseline, tune_baseline), regret=True,
 )
