@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
@@ -47,3 +49,19 @@ def test_adaptation_trains_three_arms_then_redraws_from_its_json(tmp_path):
     r = script("adaptation.py", "point-nav", "--plot-only", "--trials", "4", "--seeds", "7", "--out", str(tmp_path))
     assert r.returncode == 2 and "point-nav-s7.json does not exist" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("agent, episodes", [("zoo:mdp-n10", "10"), ("zoo:bandit-n10-k5", "10")])
+def test_handover_shares_the_first_episodes(agent, episodes):
+    r = script("handover.py", agent, "--handover", "0", episodes, "--trials", "30")
+    assert r.returncode == 0, r.stderr[-2000:]
+    trials = {line.split("then")[1].split(":")[0].strip(): line.split("trial")[1].split(";")[0].strip()
+              for line in r.stdout.splitlines() if f"agent for  {episodes} episodes" in line}
+    # Handed over after the last episode, every player is the agent itself on the same draws.
+    assert set(trials) == {"agent", "argmax", "planner"} and len(set(trials.values())) == 1
+    assert "agent for   0 episodes, then planner" in r.stdout and "over the agent's (paired" in r.stdout
+
+
+def test_handover_refuses_other_families_in_one_line():
+    r = script("handover.py", "zoo:point-nav")
+    assert r.returncode == 2 and "needs a bandit or tabular-MDP one" in r.stderr and "Traceback" not in r.stderr

@@ -2,6 +2,7 @@
 
 import re
 import subprocess
+import unicodedata
 import sys
 from pathlib import Path
 
@@ -36,6 +37,26 @@ def test_docs_links_point_to_existing_files():
     for page in (ROOT / "docs").glob("*.md"):
         for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text()):
             assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
+
+
+def heading_anchors(page: Path) -> set[str]:
+    """The anchors GitHub gives a page's headings: lowercased, punctuation dropped (letters, marks,
+    digits, spaces, hyphens and underscores kept), spaces to hyphens, repeats numbered -1, -2, ..."""
+    anchors, seen = set(), {}
+    for heading in re.findall(r"^#{1,6} (.+)$", page.read_text(), flags=re.MULTILINE):
+        text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading).strip().lower()
+        slug = "".join(c for c in text if c in " -_" or unicodedata.category(c)[0] in "LMN").replace(" ", "-")
+        anchors.add(f"{slug}-{seen[slug]}" if slug in seen else slug)
+        seen[slug] = seen.get(slug, 0) + 1
+    return anchors
+
+
+def test_docs_links_to_a_section_name_an_existing_heading():
+    for page in [*(ROOT / "docs").glob("*.md"), ROOT / "README.md"]:
+        for target, anchor in re.findall(r"\]\(([^)#:\s]*)#([^)\s]+)\)", page.read_text()):
+            linked = page.parent / target if target else page
+            if linked.suffix == ".md" and linked.exists():
+                assert anchor in heading_anchors(linked), f"{page.name} links to a missing section {target}#{anchor}"
 
 
 @pytest.mark.parametrize("script, args", [
