@@ -130,6 +130,8 @@ def main() -> None:
     parser.add_argument("--bandit-planner", choices=("gittins", "greedy"), default="gittins",
                         help="what finishes a bandit trial (MDPs: always Greedy)")
     args = parser.parse_args()
+    if args.trials < 2 or args.threads < 1 or (args.n is not None and args.n < 1):
+        parser.error("--trials must be at least 2 (a CI needs two), --threads and --n at least 1")
     torch.set_num_threads(args.threads)
     try:
         model = RL2.load(args.agent, device="cpu")
