@@ -106,11 +106,8 @@ def play_mdp(model: RL2, task, tasks, handover: int, player: str, seed: int, pla
             result = env.step(action, generator)
             agent.observe(action, result)
             # The env resets to state 0 at an episode's end: the last step has no next state to count.
-            if t + 1 < task.horizon:
-                stats.update(s, action, result.reward.double(), result.obs.argmax(-1))
-            else:
-                stats.visits[rows, s, action] += 1.0
-                stats.reward_sums[rows, s, action] += result.reward.double()
+            next_state = result.obs.argmax(-1) if t + 1 < task.horizon else None
+            stats.update(s, action, result.reward.double(), next_state)
             returns[:, episode] += result.reward
             obs = result.obs
     return returns

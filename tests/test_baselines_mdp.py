@@ -243,3 +243,14 @@ def test_tune_returns_a_grid_point_and_is_deterministic() -> None:
     assert set(best) == {"beta"} and best["beta"] in MDP_HPARAMS["beb"]["beta"]
     assert tune_mdp_baseline("beb", n_episodes=3, tasks=40, seed=0) == best
     assert tune_mdp_baseline("psrl", n_episodes=3, tasks=40, seed=0) == {}
+
+
+def test_stats_update_without_a_successor_counts_the_reward_alone():
+    stats = MDPStats.zeros(2, 3, 2)
+    state, action = torch.tensor([0, 2]), torch.tensor([1, 0])
+    stats.update(state, action, torch.tensor([1.5, -0.5], dtype=torch.float64), torch.tensor([2, 1]))
+    stats.update(state, action, torch.tensor([0.5, 0.5], dtype=torch.float64), None)
+    assert stats.visits[0, 0, 1] == 2 and stats.visits[1, 2, 0] == 2
+    assert stats.reward_sums[0, 0, 1] == 2.0 and stats.reward_sums[1, 2, 0] == 0.0
+    assert stats.transition_counts.sum() == 2  # only the first update had successors
+    assert stats.transition_counts[0, 0, 1, 2] == 1 and stats.transition_counts[1, 2, 0, 1] == 1

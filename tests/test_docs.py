@@ -2,8 +2,8 @@
 
 import re
 import subprocess
-import unicodedata
 import sys
+import unicodedata
 from pathlib import Path
 
 import pytest

@@ -152,12 +152,14 @@ class MDPStats:
             reward_sq_sums=torch.zeros(batch, states, actions, **kw),
         )
 
-    def update(self, state: Tensor, action: Tensor, reward: Tensor, next_state: Tensor) -> None:
-        """Record one transition per task; every index tensor is long [B]."""
+    def update(self, state: Tensor, action: Tensor, reward: Tensor, next_state: Tensor | None) -> None:
+        """Record one transition per task; every index tensor is long [B]. ``next_state`` None: the
+        reward alone, where the successor is unknown (an env that resets at an episode's end)."""
         rows = torch.arange(state.shape[0], device=state.device)
         # Each task contributes exactly one (s, a) per step, so plain indexed adds never collide.
         self.visits[rows, state, action] += 1.0
-        self.transition_counts[rows, state, action, next_state] += 1.0
+        if next_state is not None:
+            self.transition_counts[rows, state, action, next_state] += 1.0
         self.reward_sums[rows, state, action] += reward
         self.reward_sq_sums[rows, state, action] += reward * reward
         self.steps += 1
