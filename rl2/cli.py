@@ -207,7 +207,7 @@ def _train(args: argparse.Namespace, world: World) -> int:
         _one_thread()
         baselines = compare_baselines(config.task, config.run.eval_trials, config.run.eval_seed)
         write_baselines(run_dir, baselines, config.run.eval_trials, config.run.eval_seed)
-        print(format_table([Row("RL² (this run)", result)] + baselines,
+        print(format_table([Row("RL² (this run)", result, "agent")] + baselines,
                            f"{setting_title(config.task)}, {config.run.eval_trials} held-out tasks:"))
     if world.is_main:  # rank 0 owns the run directory's files
         pngs = figure_pngs([run_dir])  # rendered once, for the PNG files and the report
@@ -245,7 +245,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         model = RL2.load(run_dir)
         if model.config.task != task:
             raise UsageError(f"rl2 compare: {run_dir} was trained on another setting ({model.config.task})")
-        rows.append(Row(f"RL² ({run_dir})", model.evaluate(trials=args.tasks, seed=args.seed)))
+        rows.append(Row(f"RL² ({run_dir})", model.evaluate(trials=args.tasks, seed=args.seed), "agent"))
     rows += compare_baselines(task, args.tasks, args.seed)
     print(format_table(rows, f"{setting_title(task)}, {args.tasks} held-out tasks:"))
     return 0

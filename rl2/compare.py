@@ -26,14 +26,17 @@ DISPLAY_NAMES = {
     "ucrl2": "UCRL2", "beb": "BEB", "sw_ucb": "SW-UCB", "discounted_ts": "Discounted TS",
     "oracle": "Oracle (reads the true p)",
 }
+# Methods that read the task itself: a ceiling to measure against, not a competitor of RL².
+CEILINGS = {"oracle"}
 
 
 @dataclass(frozen=True)
 class Row:
-    """One method's result on the held-out tasks."""
+    """One method's result on the held-out tasks: an RL² agent, a classic baseline or a ceiling."""
 
     name: str
     result: EvalResult
+    kind: str = "baseline"  # "agent" (RL²), "baseline" (a classic method) or "ceiling" (reads the task)
 
     @property
     def mean_ci(self) -> tuple[float, float]:
@@ -83,7 +86,8 @@ def compare_baselines(task: TaskConfig, trials: int, seed: int, names: list[str]
     """Every applicable baseline on the held-out tasks of `seed`."""
     tasks = sample_test_tasks(task, trials, seed, "cpu")
     tuned = tuned_hparams(task)
-    return [Row(DISPLAY_NAMES.get(name, name), run_baseline(name, task, tasks, seed, tuned.get(name, {})))
+    return [Row(DISPLAY_NAMES.get(name, name), run_baseline(name, task, tasks, seed, tuned.get(name, {})),
+                "ceiling" if name in CEILINGS else "baseline")
             for name in (names or baselines_for(task))]
 
 
@@ -151,4 +155,20 @@ def format_table(rows: list[Row], title: str) -> str:
         mean, ci = row.mean_ci
         ep = row.result.episode_returns
         lines.append(f"| {row.name} | {mean:.2f} ± {ci:.2f} | {float(ep[:, 0].mean()):.2f} | {float(ep[:, -1].mean()):.2f} |")
+    competitors = [row for row in rows if row.kind == "baseline"]
+    if competitors:
+        best = max(competitors, key=lambda r: r.mean_ci[0])
+        lines += [""] + [versus(row, best) for row in rows if row.kind == "agent"]
     return "\n".join(lines)
+
+
+def versus(agent: Row, rival: Row) -> str:
+    """The agent's lead over a rival, paired task by task over the same held-out tasks.
+
+    Both ran on the same tasks in the same order, so the difference per task cancels what the tasks
+    share (an easy task is easy for both): its interval is narrower than the two unpaired ones side by side.
+    """
+    gain, ci = mean_ci95(agent.result.trial_returns - rival.result.trial_returns)
+    verdict = "ahead" if gain - ci > 0 else "behind" if gain + ci < 0 else "level (the interval holds 0)"
+    return (f"{agent.name} against {rival.name}, the best classic method here, paired over the same "
+            f"{agent.result.trial_returns.numel():,} tasks: {gain:+.2f} ± {ci:.2f} a trial, {verdict}.")

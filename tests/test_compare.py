@@ -1,9 +1,12 @@
 """RL² runs beside the classic baselines on the same held-out tasks, and the paper's tables."""
 
+import torch
+
 import rl2.paper
 from rl2 import RL2
 from rl2.cli import main
-from rl2.compare import compare_baselines, paper_tables
+from rl2.compare import Row, compare_baselines, format_table, paper_tables
+from rl2.evaluate import EvalResult
 from rl2.families.bandit import BanditConfig
 from rl2.families.mdp import MDPConfig
 
@@ -16,6 +19,7 @@ def test_compare_lists_every_baseline_and_the_run(tmp_path, capsys):
     out = capsys.readouterr().out
     for name in ("Random", "Greedy", "ε-Greedy", "UCB1", "TS", "OTS", "Gittins", "Bayes-optimal", "RL² ("):
         assert f"| {name}" in out, name
+    assert "RL² (" in out and "the best classic method here, paired over the same 200 tasks" in out
     assert main(["compare", "bandit", "--n", "100", "--tasks", "10", "--runs", str(tmp_path / "model.pt")]) == 2
     assert "trained on another setting" in capsys.readouterr().err
 
@@ -45,3 +49,25 @@ def test_compare_takes_a_shipped_agent_by_name(capsys):
     assert "| RL² (zoo:bandit-n10-k5)" in capsys.readouterr().out
     assert main(["compare", "bandit", "--n", "10", "--k", "5", "--tasks", "50", "--runs", "zoo:no-such-agent"]) == 2
     assert "no agent 'no-such-agent' in the zoo" in capsys.readouterr().err
+
+
+def test_the_agent_is_set_against_the_best_classic_method_task_by_task():
+    # Tasks differ far more than the methods do (a shared difficulty of spread 10 per task), and the
+    # agent scores 0.5 more than the rival on every task, give or take 0.1. Side by side, the two
+    # unpaired intervals (about ±0.62 each) overlap; paired task by task, the lead of 0.5 stands out.
+    generator = torch.Generator().manual_seed(0)
+    difficulty = 10 * torch.randn(1000, generator=generator)
+    rival = difficulty
+    agent = difficulty + 0.5 + 0.1 * torch.randn(1000, generator=generator)
+    rows = [Row("RL² (mine)", EvalResult(episode_returns=agent[:, None]), "agent"),
+            Row("UCB1", EvalResult(episode_returns=rival[:, None])),
+            Row("Random", EvalResult(episode_returns=rival[:, None] - 3)),
+            Row("Oracle (reads the true p)", EvalResult(episode_returns=rival[:, None] + 9), "ceiling")]
+    assert rows[0].mean_ci[1] > 0.5 and rows[1].mean_ci[1] > 0.5  # unpaired, the lead is inside both intervals
+    verdict = format_table(rows, "t").splitlines()[-1]
+    assert verdict.startswith("RL² (mine) against UCB1, the best classic method here")  # the ceiling is no rival
+    assert "paired over the same 1,000 tasks: +0.50 ± 0.01 a trial, ahead." in verdict
+    rows[0] = Row("RL² (mine)", EvalResult(episode_returns=rival[:, None] - 0.5), "agent")
+    assert format_table(rows, "t").endswith("-0.50 ± 0.00 a trial, behind.")
+    rows[0] = Row("RL² (mine)", EvalResult(episode_returns=rival[:, None] + torch.randn(1000, 1, generator=generator)), "agent")
+    assert format_table(rows, "t").endswith("level (the interval holds 0).")
