@@ -24,6 +24,7 @@ DISPLAY_NAMES = {
     "random": "Random", "greedy": "Greedy", "epsilon_greedy": "ε-Greedy", "ucb1": "UCB1", "thompson": "TS",
     "ots": "OTS", "gittins": "Gittins", "bayes_optimal": "Bayes-optimal", "psrl": "PSRL", "opsrl": "OPSRL",
     "ucrl2": "UCRL2", "beb": "BEB", "sw_ucb": "SW-UCB", "discounted_ts": "Discounted TS",
+    "changepoint_ucb": "Change-point UCB",
     "oracle": "Oracle (reads the true p)",
 }
 # Methods that read the task itself: a ceiling to measure against, not a competitor of RL².

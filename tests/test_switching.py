@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 
@@ -12,6 +13,7 @@ from rl2 import RL2
 from rl2.baselines.switching import (
     SWITCHING_BASELINES,
     SWITCHING_HPARAMS,
+    ChangePointUCBPolicy,
     DiscountedThompsonPolicy,
     play_switching_baseline,
     run_switching_baseline,
@@ -161,6 +163,60 @@ def test_discounted_thompson_decays_every_arms_counts_by_gamma_per_pull():
     assert policy.successes.tolist() == [[0.25, 1.0]] and policy.failures.tolist() == [[0.0, 0.5]]
 
 
+def brute_force_posterior_mean(arms: list[int], wins: list[int], k: int, hazard: float) -> list[float]:
+    """Each arm's posterior mean at the next pull, by summing over every pattern of change points.
+
+    A pattern says before which pulls (1..t, t the next one) all arms were redrawn; its prior is
+    hazard^changes (1 − hazard)^(t − changes), its likelihood the product over segments and arms of
+    Beta(1 + w, 1 + l) / Beta(1, 1) (arms uniform on [0, 1]), and given it the next pull's arm has
+    mean (1 + w) / (2 + w + l) over the next pull's own segment.
+    """
+    t = len(arms)
+    total, weighted = 0.0, [0.0] * k
+    for pattern in itertools.product([False, True], repeat=t):  # a change before pull 1..t
+        starts = [0] + [i + 1 for i, change in enumerate(pattern) if change]
+        prior = math.prod(hazard if change else 1 - hazard for change in pattern)
+        likelihood = 1.0
+        bounds = starts + [t + 1]
+        for lo, hi in zip(bounds, bounds[1:]):
+            for arm in range(k):
+                w = sum(1 for i in range(lo, min(hi, t)) if arms[i] == arm and wins[i])
+                l_ = sum(1 for i in range(lo, min(hi, t)) if arms[i] == arm and not wins[i])
+                likelihood *= math.gamma(1 + w) * math.gamma(1 + l_) / math.gamma(2 + w + l_)
+        last = starts[-1]
+        for arm in range(k):
+            w = sum(1 for i in range(last, t) if arms[i] == arm and wins[i])
+            l_ = sum(1 for i in range(last, t) if arms[i] == arm and not wins[i])
+            weighted[arm] += prior * likelihood * (1 + w) / (2 + w + l_)
+        total += prior * likelihood
+    return [value / total for value in weighted]
+
+
+@pytest.mark.parametrize("hazard", [0.0, 0.1, 0.4])
+def test_change_point_posterior_is_the_exact_bayes_posterior_of_the_switching_model(hazard):
+    arms, wins = [0, 0, 1, 0, 1, 1, 0], [1, 1, 0, 0, 0, 1, 0]
+    policy = ChangePointUCBPolicy(n=10, k=2, hazard=hazard, c=1.0)
+    policy.reset(1, torch.device("cpu"))
+    for arm, win in zip(arms, wins):
+        policy.observe(torch.tensor([arm]), torch.tensor([float(win)]))
+    mean, spread = policy.posterior()
+    assert mean[0].tolist() == pytest.approx(brute_force_posterior_mean(arms, wins, k=2, hazard=hazard), abs=1e-12)
+    if hazard == 0.0:  # one segment: the Beta(1 + wins, 1 + losses) of each arm's whole record
+        a, b = torch.tensor([3.0, 2.0]), torch.tensor([3.0, 3.0])
+        assert spread[0].tolist() == pytest.approx((a * b / ((a + b) ** 2 * (a + b + 1))).sqrt().tolist())
+
+
+def test_change_point_ucb_follows_a_change_sooner_than_a_policy_that_never_forgets():
+    # Arm 0 pays always for 30 pulls, then never; arm 1 pays always after the change. Knowing that
+    # changes happen, the policy leaves arm 0 within a few pulls of the change.
+    probs = torch.zeros(1, 60, 2, dtype=torch.float64)
+    probs[0, :30, 0], probs[0, 30:, 1] = 1.0, 1.0
+    arms, _ = play_switching_baseline("changepoint_ucb", probs, gen(), hazard=0.05, c=0.5)
+    assert arms[0, 5:30].eq(0).all() and arms[0, 36:].eq(1).all()
+    stuck, _ = play_switching_baseline("changepoint_ucb", probs, gen(), hazard=0.0, c=0.5)
+    assert stuck[0, 30:40].eq(0).all()  # without change points, ten failures do not outweigh thirty wins
+
+
 @pytest.mark.parametrize("name", SWITCHING_BASELINES)
 def test_baselines_are_reproducible_by_seed(name):
     probs = SwitchingBandit(k=3, n=30, hazard=0.05).sample(100, gen(10)).probs
@@ -199,16 +255,18 @@ def test_unknown_names_and_hyperparameters_are_refused():
 def test_compare_ranks_the_oracle_first_and_the_forgetting_baselines_above_random():
     task = SwitchingConfig(n=100, k=5, hazard=0.05)
     rows = {r.name: r.mean_ci[0] for r in compare_baselines(task, trials=300, seed=5)}
-    assert set(rows) == {"Random", "UCB1", "TS", "SW-UCB", "Discounted TS", "Oracle (reads the true p)"}
+    assert set(rows) == {"Random", "UCB1", "TS", "SW-UCB", "Discounted TS", "Change-point UCB",
+                         "Oracle (reads the true p)"}
     assert abs(rows["Random"] - 50) < 3
     oracle = rows.pop("Oracle (reads the true p)")
     assert oracle > max(rows.values()) + 10
     assert rows["SW-UCB"] > rows["Random"] + 8 and rows["Discounted TS"] > rows["Random"] + 8
+    assert rows["Change-point UCB"] > rows["TS"] + 4  # the exact posterior of the switching model forgets
 
 
 def test_tuning_picks_points_of_each_grid():
     tuned = tune_setting(SwitchingConfig(n=20, k=3, hazard=0.1), tasks=30, seed=7)
-    assert set(tuned) == {"ucb1", "sw_ucb", "discounted_ts"}
+    assert set(tuned) == {"ucb1", "sw_ucb", "discounted_ts", "changepoint_ucb"}
     for name, values in tuned.items():
         assert all(values[key] in grid for key, grid in SWITCHING_HPARAMS[name].items()), name
 

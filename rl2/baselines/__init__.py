@@ -5,7 +5,8 @@ any of :data:`BANDIT_BASELINES` batched over tasks, and :func:`tune_bandit_basel
 :data:`BANDIT_HPARAMS` on training tasks.  The finite-horizon Gittins index tables and the exact
 Bayes-optimal DP behind two of them live in :mod:`rl2.baselines.gittins` and
 :mod:`rl2.baselines.bayes_optimal`.  Switching (non-stationary) bandits: sliding-window UCB,
-discounted Thompson sampling and an oracle in :mod:`rl2.baselines.switching`.
+discounted Thompson sampling, a UCB on the exact change-point posterior and an oracle in
+:mod:`rl2.baselines.switching`.
 """
 
 from rl2.baselines.bandits import (
