@@ -157,9 +157,10 @@ def format_table(rows: list[Row], title: str) -> str:
         ep = row.result.episode_returns
         lines.append(f"| {row.name} | {mean:.2f} ± {ci:.2f} | {float(ep[:, 0].mean()):.2f} | {float(ep[:, -1].mean()):.2f} |")
     competitors = [row for row in rows if row.kind == "baseline"]
-    if competitors:
+    agents = [row for row in rows if row.kind == "agent"]
+    if competitors and agents:
         best = max(competitors, key=lambda r: r.mean_ci[0])
-        lines += [""] + [versus(row, best) for row in rows if row.kind == "agent"]
+        lines += [""] + [versus(agent, best) for agent in agents]
     return "\n".join(lines)
 
 

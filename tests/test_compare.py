@@ -71,3 +71,5 @@ def test_the_agent_is_set_against_the_best_classic_method_task_by_task():
     assert format_table(rows, "t").endswith("-0.50 ± 0.00 a trial, behind.")
     rows[0] = Row("RL² (mine)", EvalResult(episode_returns=rival[:, None] + torch.randn(1000, 1, generator=generator)), "agent")
     assert format_table(rows, "t").endswith("level (the interval holds 0).")
+    baselines_only = format_table(rows[1:], "t")  # no agent: the table alone, no verdict line
+    assert "against" not in baselines_only and baselines_only.endswith("|")
