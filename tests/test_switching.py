@@ -172,6 +172,11 @@ def brute_force_posterior_mean(arms: list[int], wins: list[int], k: int, hazard:
     mean (1 + w) / (2 + w + l) over the next pull's own segment.
     """
     t = len(arms)
+
+    def counts(lo: int, hi: int, arm: int) -> tuple[int, int]:  # wins and losses of an arm in pulls lo..hi−1
+        pulls = [wins[i] for i in range(lo, min(hi, t)) if arms[i] == arm]
+        return sum(pulls), len(pulls) - sum(pulls)
+
     total, weighted = 0.0, [0.0] * k
     for pattern in itertools.product([False, True], repeat=t):  # a change before pull 1..t
         starts = [0] + [i + 1 for i, change in enumerate(pattern) if change]
@@ -180,13 +185,10 @@ def brute_force_posterior_mean(arms: list[int], wins: list[int], k: int, hazard:
         bounds = starts + [t + 1]
         for lo, hi in zip(bounds, bounds[1:]):
             for arm in range(k):
-                w = sum(1 for i in range(lo, min(hi, t)) if arms[i] == arm and wins[i])
-                l_ = sum(1 for i in range(lo, min(hi, t)) if arms[i] == arm and not wins[i])
+                w, l_ = counts(lo, hi, arm)
                 likelihood *= math.gamma(1 + w) * math.gamma(1 + l_) / math.gamma(2 + w + l_)
-        last = starts[-1]
         for arm in range(k):
-            w = sum(1 for i in range(last, t) if arms[i] == arm and wins[i])
-            l_ = sum(1 for i in range(last, t) if arms[i] == arm and not wins[i])
+            w, l_ = counts(starts[-1], t, arm)
             weighted[arm] += prior * likelihood * (1 + w) / (2 + w + l_)
         total += prior * likelihood
     return [value / total for value in weighted]

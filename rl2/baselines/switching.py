@@ -188,26 +188,18 @@ class ChangePointUCBPolicy(BanditPolicy):
 
     def reset(self, batch: int, device: torch.device) -> None:
         self.t = 0
-        # Over the possible starts c = 0..n−1 of the current arms; the starts after the pull about to
-        # be made have weight 0 (log −inf).
+        # The belief over the start c = 0..n−1 of the arms in force at the coming pull, kept as the
+        # prior of that pull: starts after it have weight 0 (log −inf), and the first pull always
+        # draws the arms.
         self.log_belief = torch.full((batch, self.n), -math.inf, dtype=torch.float64, device=device)
+        self.log_belief[:, 0] = 0.0
         self.wins = torch.zeros(batch, self.n, self.k, dtype=torch.float64, device=device)  # per start and arm
         self.losses = torch.zeros_like(self.wins)
-
-    def _prior_for_this_pull(self) -> Tensor:
-        """The belief over starts before pull t: each start kept with 1 − hazard, a new one at t with hazard."""
-        belief = self.log_belief.clone()
-        if self.t == 0:
-            belief[:, 0] = 0.0  # the first pull always draws the arms
-        else:
-            belief[:, :self.t] += math.log1p(-self.hazard)
-            belief[:, self.t] = math.log(self.hazard) if self.hazard > 0.0 else -math.inf
-        return belief - belief.logsumexp(dim=1, keepdim=True)
 
     def posterior(self) -> tuple[Tensor, Tensor]:
         """Each arm's posterior mean and standard deviation at the coming pull, [B, k] each."""
         starts = self.t + 1  # the starts that can hold the arms in force: pulls 0..t
-        belief = self._prior_for_this_pull()[:, :starts].exp()[..., None]  # [B, starts, 1]
+        belief = self.log_belief[:, :starts].exp()[..., None]  # [B, starts, 1]
         a, b = self.wins[:, :starts] + 1, self.losses[:, :starts] + 1  # each start's Beta posteriors [B, starts, k]
         mean = (belief * a / (a + b)).sum(1)  # [B, k]
         second_moment = (belief * a * (a + 1) / ((a + b) * (a + b + 1))).sum(1)
@@ -218,15 +210,20 @@ class ChangePointUCBPolicy(BanditPolicy):
         return argmax_random_ties(mean + self.c * spread, generator)
 
     def observe(self, actions: Tensor, rewards: Tensor) -> None:
-        belief = self._prior_for_this_pull()
-        arm = actions[:, None, None].expand(-1, self.n, 1)  # [B, n, 1]
-        wins, losses = self.wins.gather(2, arm)[..., 0], self.losses.gather(2, arm)[..., 0]  # [B, n]
+        starts = self.t + 1
+        arm = actions[:, None, None].expand(-1, starts, 1)  # [B, starts, 1]
+        wins, losses = self.wins[:, :starts].gather(2, arm)[..., 0], self.losses[:, :starts].gather(2, arm)[..., 0]
         p_win = (wins + 1) / (wins + losses + 2)  # each start's predictive chance that this pull pays
         reward = rewards.double()[:, None]  # [B, 1]
-        posterior = belief + torch.log(torch.where(reward > 0, p_win, 1 - p_win))
-        self.log_belief = posterior - posterior.logsumexp(dim=1, keepdim=True)  # a new start gets hazard of all of it
+        # Bayes' rule over the starts, then the prior of the next pull: each start kept with 1 − hazard,
+        # a new one at the next pull with hazard (the two still sum to 1).
+        posterior = self.log_belief[:, :starts] + torch.log(torch.where(reward > 0, p_win, 1 - p_win))
+        posterior = posterior - posterior.logsumexp(dim=1, keepdim=True)
+        if starts < self.n:  # a next pull to come
+            posterior = posterior + math.log1p(-self.hazard)
+            self.log_belief[:, starts] = math.log(self.hazard) if self.hazard > 0.0 else -math.inf
+        self.log_belief[:, :starts] = posterior
         # The pull joins the counts of every start up to and including this one.
-        starts = self.t + 1
         one_hot = torch.nn.functional.one_hot(actions, self.k).double()[:, None, :]  # [B, 1, k]
         self.wins[:, :starts] += one_hot * reward[..., None]
         self.losses[:, :starts] += one_hot * (1 - reward[..., None])
