@@ -87,9 +87,16 @@ def compare_baselines(task: TaskConfig, trials: int, seed: int, names: list[str]
     """Every applicable baseline on the held-out tasks of `seed`."""
     tasks = sample_test_tasks(task, trials, seed, "cpu")
     tuned = tuned_hparams(task)
-    return [Row(DISPLAY_NAMES.get(name, name), run_baseline(name, task, tasks, seed, tuned.get(name, {})),
-                "ceiling" if name in CEILINGS else "baseline")
-            for name in (names or baselines_for(task))]
+    rows = []
+    for name in names or baselines_for(task):
+        try:
+            result = run_baseline(name, task, tasks, seed, tuned.get(name, {}))
+        except ValueError as e:  # a baseline refuses its hyperparameters: they came from a tuning file
+            raise ConfigError(f"baseline {name} of {setting_key(task)}: {e}, from the tuned hyperparameters "
+                              f"{tuned.get(name, {})} ({cache_dir() / 'tuned_baselines.json'} first, then rl2's "
+                              f"own); re-tune with `rl2 tune` or delete that file") from None
+        rows.append(Row(DISPLAY_NAMES.get(name, name), result, "ceiling" if name in CEILINGS else "baseline"))
+    return rows
 
 
 def tune_setting(task: TaskConfig, tasks: int, seed: int) -> dict[str, dict[str, float]]:

@@ -311,3 +311,13 @@ def test_checkpoints_written_before_the_hazard_field_still_resume():
     state["config"]["task"]["k"] = 7  # a different setting is still refused
     with pytest.raises(CheckpointError, match="different config"):
         restore_learner(model.config, state, torch.device("cpu"))
+
+
+def test_compare_refuses_tuned_hyperparameters_a_baseline_cannot_take_in_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("RL2_CACHE_DIR", str(tmp_path))
+    (tmp_path / "tuned_baselines.json").write_text(json.dumps(
+        {"switching-n100-k5-h0.05": {"changepoint_ucb": {"hazard": 1.0, "c": 1.0}}}))
+    assert main(["compare", "switching", "--n", "100", "--k", "5", "--tasks", "10"]) == 2
+    err = capsys.readouterr().err
+    assert "baseline changepoint_ucb of switching-n100-k5-h0.05: hazard must be in [0, 1), got 1.0" in err
+    assert "re-tune with `rl2 tune`" in err and "Traceback" not in err
