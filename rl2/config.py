@@ -38,6 +38,7 @@ class TaskConfig:
 
     family: ClassVar[str] = ""  # the family's registered name, set by each subclass
     box_actions: ClassVar[bool] = False  # Box (continuous) actions: TRPO does not apply
+    mean_rewards: ClassVar[bool] = False  # the env reports each reward's mean (StepResult.mean_reward)
     n: int = opt(10, "episodes per trial (bandits: pulls, each an episode of one step)", ge=1)
 
     @property
@@ -112,6 +113,9 @@ class PPOConfig:
     max_grad_norm: float = opt(0.5, "gradient norm clip", gt=0.0)
     norm_adv: bool = opt(True, "normalize advantages per minibatch")
     target_kl: float = opt(0.0, "stop an update's epochs early past this approx KL (0 = never)", ge=0.0)
+    reward_credit: str = opt("sampled", "reward the trial return is made of in training: the sampled one, or its "
+                             "mean given the task, state and action (bandits, MDPs: the same expected return with "
+                             "less noise; the policy still reads the sampled reward)", choices=("sampled", "mean"))
 
 
 @dataclass(frozen=True)
@@ -256,6 +260,9 @@ class Config:
         if self.ppo.algo == "trpo" and self.task.box_actions:
             raise ConfigError(f"trpo steps discrete actions only; the {self.task.family} family has Box actions: "
                               "use ppo")
+        if self.ppo.reward_credit == "mean" and not self.task.mean_rewards:
+            raise ConfigError(f"reward_credit mean needs an env that knows each reward's mean; the {self.task.family} "
+                              "family's does not (use sampled)")
         if self.machine.gru_kernel == "fused" and (self.policy.rnn, self.ppo.algo) != ("gru", "ppo"):
             raise ConfigError(f"gru_kernel fused replays GRU cores under PPO; this run has {self.policy.rnn} under "
                               f"{self.ppo.algo} (use auto or torch)")

@@ -177,7 +177,8 @@ class Learner:
         tasks = self.tasks.sample(B, self.task_generator)  # the global batch: the same draws on every rank
         mine = self.world.shard(B)
         return collect_trials(self.env, self.policy, slice_tasks(tasks, mine.start, mine.stop), task.n,
-                              task.trial_length, self.world.noise(self.rollout_generator, B))
+                              task.trial_length, self.world.noise(self.rollout_generator, B),
+                              credit_mean_rewards=self.config.ppo.reward_credit == "mean")
 
     def iterate(self) -> IterationResult:
         """One meta-training iteration: collect a batch of trials, then update the weights on it."""

@@ -31,7 +31,7 @@ class Rollout:
     actions: torch.Tensor  # [T, B] long; Box actions [T, B, A] float (the Gaussian samples, before clipping)
     logprobs: torch.Tensor  # [T, B] log π(a_t | history) at collection
     values: torch.Tensor  # [T, B] V(history) at collection (0 on padding)
-    rewards: torch.Tensor  # [T, B] (0 on padding)
+    rewards: torch.Tensor  # [T, B] (0 on padding); with ``credit_mean_rewards``, each reward's mean
     terminated: torch.Tensor  # [T, B] bool: episode ended by the task
     truncated: torch.Tensor  # [T, B] bool: episode cut by a time limit
     trial_end: torch.Tensor  # [T, B] bool: the last step of a trial (the return is cut here)
@@ -97,12 +97,19 @@ def _fixed_index(T: int, B: int, episodes: int) -> torch.Tensor:
 @torch.no_grad()
 def collect_trials(env: TrialEnv, policy: RecurrentActorCritic, tasks: Any, episodes: int, max_steps: int,
                    generator: RandomSource, greedy: bool = False, record_inputs: bool = True,
-                   after_step: Callable[[], None] | None = None) -> Rollout:
+                   after_step: Callable[[], None] | None = None, credit_mean_rewards: bool = False) -> Rollout:
     """Runs one trial of `episodes` episodes on each task, starting from the initial state.
 
     Collection stops once every column's trial has ended, or after `max_steps` steps (where a
     trial still running is cut). ``after_step`` (if given) is called after every env step, e.g.
     to record where the agents are.
+
+    ``credit_mean_rewards``: the rollout's rewards are each step's reward mean given the task,
+    state and action (``StepResult.mean_reward``) in place of the sampled reward. The policy still
+    reads the sampled reward, and the draws are the same, so the trials are those of plain
+    collection. Since E[r_t | task, history, a_t] is that mean, every return keeps its expectation
+    and the policy gradient its bias (none), while the reward noise (a Bernoulli arm's, an MDP's unit
+    Gaussian) leaves the returns that training credits.
     """
     obs = env.reset(tasks)
     B, device = obs.shape[0], obs.device
@@ -141,7 +148,10 @@ def collect_trials(env: TrialEnv, policy: RecurrentActorCritic, tasks: Any, epis
         if after_step is not None:
             after_step()
         valid[t] = episodes_done < episodes
-        actions[t], values[t], rewards[t] = action, value, result.reward
+        if credit_mean_rewards and result.mean_reward is None:
+            raise ValueError(f"{type(env).__name__} reports no reward means to credit")
+        actions[t], values[t] = action, value
+        rewards[t] = result.mean_reward if credit_mean_rewards else result.reward
         logprobs[t] = logprob
         terminated[t], truncated[t] = result.terminated, result.truncated
         success[t] = result.terminated if result.success is None else result.success

@@ -201,6 +201,13 @@ def test_trpo_refuses_box_actions_in_one_line():
         Config().replace(family="point", n=2, max_episode_steps=5, steps_per_update=10, minibatches=1, algo="trpo")
 
 
+def test_mean_reward_credit_refuses_envs_without_reward_means_in_one_line():
+    with pytest.raises(ConfigError, match="reward_credit mean needs an env that knows each reward's mean; the point"):
+        Config().replace(family="point", n=2, max_episode_steps=5, steps_per_update=10, minibatches=1,
+                         reward_credit="mean")
+    Config().replace(family="mdp", reward_credit="mean")  # bandits and MDPs know theirs
+
+
 @pytest.mark.learning
 def test_own_gym_env_learns_its_task_and_checkpoints_round_trip(tmp_path, learning_seed, record_figure):
     # The known optimum of a 2-episode trial is 5.5 (see TwoArms); a policy that ignores rewards gets 3.

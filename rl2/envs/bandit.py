@@ -54,4 +54,4 @@ class BanditEnv:
         reward = (u < p).to(p.dtype)
         self.t += 1
         return StepResult(obs=self._observation(), reward=reward, terminated=self._done,
-                          truncated=self._not_truncated)
+                          truncated=self._not_truncated, mean_reward=p)

@@ -25,6 +25,9 @@ class StepResult:
     # [B] bool: the task's own success flag at this step, for envs that report one apart from the
     # episode's end (Meta-World's info["success"]); None: success is terminated (a maze's target reached)
     success: torch.Tensor | None = None
+    # [B] float: the reward's mean given the task, the state and the action, for envs whose reward is
+    # noise around a mean they know (Bernoulli arms, the MDPs' Gaussian rewards); None where unknown
+    mean_reward: torch.Tensor | None = None
 
     @property
     def episode_done(self) -> torch.Tensor:

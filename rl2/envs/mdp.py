@@ -52,4 +52,4 @@ class MDPEnv:
         self.state = next_state
         terminated = torch.full_like(s, done, dtype=torch.bool)
         return StepResult(obs=self._eye[next_state], reward=reward, terminated=terminated,
-                          truncated=torch.zeros_like(terminated))
+                          truncated=torch.zeros_like(terminated), mean_reward=mean)

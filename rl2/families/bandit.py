@@ -21,6 +21,7 @@ class BanditConfig(TaskConfig):
     """Bernoulli bandits: n pulls per trial on k arms."""
 
     family: ClassVar[str] = "bandit"
+    mean_rewards: ClassVar[bool] = True  # an arm's success probability
     k: int = opt(5, "bandits: number of arms", ge=2)
     time_obs: bool = opt(False, "bandits: the observation also carries the share of the trial's pulls still "
                                 "to come (1 at the first pull); the paper's agent sees none")
