@@ -119,7 +119,10 @@ def test_a_cue_seen_in_episode_one_is_acted_on_in_episode_two(learning_seed, rec
     env = CueEnv()
     policy = RecurrentActorCritic(env.obs_dim, env.num_actions, "gru", hidden=32)
     optimizer = torch.optim.Adam(policy.parameters(), lr=3e-3)
-    cfg = PPOConfig(epochs=4, gamma=1.0, lam=0.95, ent_coef=0.003)
+    # No advantage normalization: the rewards are deterministic, so once the cue is acted on every
+    # advantage is value-error noise, which normalization scales up to unit size; on an Intel Xeon
+    # (AVX-512) that noise pushed 4 of 32 runs (seeds 2 and 5) off the optimum after reaching it (1.75).
+    cfg = PPOConfig(epochs=4, gamma=1.0, lam=0.95, ent_coef=0.003, norm_adv=False)
     for _ in range(150):
         cues = torch.randint(0, 4, (256,), generator=g)
         rollout = collect_trials(env, policy, cues, episodes=2, max_steps=3, generator=g)
@@ -127,8 +130,9 @@ def test_a_cue_seen_in_episode_one_is_acted_on_in_episode_two(learning_seed, rec
     cues = torch.randint(0, 4, (2_000,), generator=g)
     rollout = collect_trials(env, policy, cues, episodes=2, max_steps=3, generator=g, greedy=True)
     episode_two = record_figure("episode_2_return", rollout.rewards[1:].sum(0).mean())
-    # Sweep (8 seeds x fused, torch kernels x 1, 2 threads; scripts/sweep_learning_tests.py):
-    # 2.0 in all 32 runs (the maximum).
+    # Sweep (8 seeds x fused, torch kernels x 1, 2 threads; scripts/sweep_learning_tests.py): on an Intel
+    # Xeon (AVX-512) min 2.0 / median 2.0 / max 2.0 over 32 runs (the maximum); with normalized advantages
+    # min 1.75 / median 2.0 / max 2.0, 4 runs failing (on the AMD EPYC: 2.0 in all 32).
     assert episode_two > 1.9, f"episode-2 return {episode_two:.2f}: memoryless ceiling is 1.5"
 
 
