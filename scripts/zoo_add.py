@@ -6,9 +6,11 @@
 The held-out figure is the run's own end-of-training evaluation (eval.json: its eval_trials tasks of its
 eval_seed, the tasks the baselines of `rl2 compare` and `rl2 paper-tables` use); the training time is
 the run's logged wall time (metrics.csv, summed over its resumes). A run warm-started from another
-local run (``--init-from RUN_DIR``, not a zoo agent) is one stage of the agent's training: the steps
-and minutes of every earlier stage are added, and ``--command`` should give all the stages. An entry
-of the same name is replaced.
+local run (``--init-from RUN_DIR``) is one stage of the agent's training: the steps and minutes of every
+earlier stage are added, and ``--command`` should give all the stages. A chain that starts from another
+zoo agent counts only its own stages (that agent's entry counts its own); one that starts from the
+very agent it replaces (``--init-from zoo:NAME`` added as NAME) carries that entry's steps and minutes
+over, since the entry it would be counted in is gone. An entry of the same name is replaced.
 """
 
 from __future__ import annotations
@@ -32,9 +34,10 @@ def refuse(message: str) -> None:
     sys.exit(2)
 
 
-def earlier_stages(config: Config) -> list[Path]:
-    """The local runs this one warm-started from, nearest first (a zoo agent is shipped and counted
-    on its own, so a chain stops there)."""
+def earlier_stages(config: Config) -> tuple[list[Path], str]:
+    """The local runs this one warm-started from, nearest first, and the zoo agent the chain started
+    from ("zoo:NAME", or "" for a chain from scratch): a zoo agent is shipped and counted on its own,
+    so a chain stops there."""
     stages, source = [], config.run.init_from
     while source and not source.startswith("zoo:"):
         run_dir = Path(source)
@@ -44,7 +47,7 @@ def earlier_stages(config: Config) -> list[Path]:
             refuse(f"the warm start's source {source} is not a run directory here; its cost is unknown")
         stages.append(run_dir)
         source = Config.from_dict(json.loads((run_dir / "config.json").read_text())).run.init_from
-    return stages
+    return stages, source
 
 
 def main() -> int:
@@ -67,10 +70,16 @@ def main() -> int:
     if state["learner"]["update"] < config.num_updates:
         refuse(f"{args.run_dir} stopped at update {state['learner']['update']} of {config.num_updates}")
     evaluation = json.loads((args.run_dir / "eval.json").read_text())
+    stages, origin = earlier_stages(config)
     env_steps, train_seconds = 0, 0.0
-    for run_dir in [args.run_dir, *earlier_stages(config)]:
+    for run_dir in [args.run_dir, *stages]:
         steps, seconds = logged_training(run_dir)
         env_steps, train_seconds = env_steps + steps, train_seconds + seconds
+    directory = zoo_dir()
+    entries = load_index(directory)
+    replaced = next((e for e in entries if e.name == args.name), None)
+    if origin == f"zoo:{args.name}" and replaced is not None:  # a further stage of the agent it replaces
+        env_steps, train_seconds = env_steps + replaced.env_steps, train_seconds + 60 * replaced.train_minutes
     yardsticks = None
     if args.yardsticks is not None:
         figures = json.loads(args.yardsticks.read_text())
@@ -81,7 +90,6 @@ def main() -> int:
                                if key.startswith("episode_") or key in ("train_minutes", "env_steps")}
                          for arm in ("oracle", "blind")}}
     success = {"episode_success_rate": evaluation["episode_success_rate"]} if "episode_success_rate" in evaluation else {}
-    directory = zoo_dir()
     directory.mkdir(parents=True, exist_ok=True)
     path = write_checkpoint(directory / f"{args.name}.pt", weights_only(state))
     entry = ZooEntry(
@@ -91,7 +99,7 @@ def main() -> int:
         eval={"mean": evaluation["mean_trial_return"], "ci95": evaluation["ci95"], "trials": evaluation["trials"],
               "seed": config.run.eval_seed, "episode_returns": evaluation["episode_return_mean"], **success},
         paper=args.paper, notes=args.notes, yardsticks=yardsticks)
-    entries = [e for e in load_index(directory) if e.name != args.name] + [entry]
+    entries = [e for e in entries if e.name != args.name] + [entry]
     write_atomic(directory / INDEX, manifest_json(sorted(entries, key=lambda e: e.name)))
     print(f"zoo:{args.name}: {entry.eval['mean']:.3f} ± {entry.eval['ci95']:.3f} on {entry.eval['trials']} held-out "
           f"tasks, {entry.env_steps:,} env steps in {entry.train_minutes} min ({path.stat().st_size / 1e6:.2f} MB)")

@@ -4,6 +4,7 @@ re-measures its held-out figure; agents load by name (API, CLI, warm starts); ba
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -112,6 +113,22 @@ def test_an_agent_trained_in_stages_counts_every_stage(tiny_zoo, tmp_path, monke
     monkeypatch.setenv("RL2_ZOO", str(directory))
     staged, alone = entry_named("tiny2"), entry_named("tiny")
     assert staged.env_steps == 400 + 600 and staged.train_minutes >= alone.train_minutes
+
+    # A stage warm from a zoo agent: added under another name it counts its own steps (the agent it
+    # started from keeps its entry); added as that agent, whose entry it replaces, it carries its cost.
+    third = tmp_path / "stage3"
+    train = [*train[:2], "--init-from", "zoo:tiny2", *train[4:train.index("--total-steps")], "--total-steps", "400",
+             "--eval-trials", "50", "--threads", "1", "--run-dir", str(third), "--no-progress", "--no-baselines"]
+    r = subprocess.run([sys.executable, "-m", "rl2", *train], capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "RL2_ZOO": str(directory)})
+    assert r.returncode == 0, r.stderr
+    for name, steps in (("tiny3", 400), ("tiny2", 400 + 400 + 600)):
+        r = subprocess.run([sys.executable, str(ROOT / "scripts" / "zoo_add.py"), str(third), "--name", name,
+                            "--preset", "bandit-n10-k5", "--command", "three stages"], capture_output=True,
+                           text=True, timeout=300, env={"RL2_ZOO": str(directory), "PATH": "/usr/bin:/bin"})
+        assert r.returncode == 0, r.stderr
+        assert entry_named(name).env_steps == steps
+    assert entry_named("tiny2").train_minutes >= staged.train_minutes
 
 
 def test_the_agent_of_a_setting_is_the_entry_named_as_its_preset(tmp_path):
