@@ -39,6 +39,7 @@ class TaskConfig:
     family: ClassVar[str] = ""  # the family's registered name, set by each subclass
     box_actions: ClassVar[bool] = False  # Box (continuous) actions: TRPO does not apply
     mean_rewards: ClassVar[bool] = False  # the env reports each reward's mean (StepResult.mean_reward)
+    task_parameters: ClassVar[bool] = False  # the env reports its task's parameters (``task_parameters()``)
     n: int = opt(10, "episodes per trial (bandits: pulls, each an episode of one step)", ge=1)
 
     @property
@@ -116,6 +117,10 @@ class PPOConfig:
     reward_credit: str = opt("sampled", "reward the trial return is made of in training: the sampled one, or its "
                              "mean given the task, state and action (bandits, MDPs: the same expected return with "
                              "less noise; the policy still reads the sampled reward)", choices=("sampled", "mean"))
+    belief_coef: float = opt(0.0, "weight of belief supervision: a linear head on the policy's core regresses the "
+                             "task's parameters (bandits: arm probabilities; MDPs: mean rewards and transitions), "
+                             "whose best prediction is their posterior mean given the trial so far; training only "
+                             "(0 = off)", ge=0.0)
 
 
 @dataclass(frozen=True)
@@ -263,6 +268,12 @@ class Config:
         if self.ppo.reward_credit == "mean" and not self.task.mean_rewards:
             raise ConfigError(f"reward_credit mean needs an env that knows each reward's mean; the {self.task.family} "
                               "family's does not (use sampled)")
+        if self.ppo.belief_coef > 0 and not self.task.task_parameters:
+            raise ConfigError(f"belief_coef needs an env that reports its task's parameters; the {self.task.family} "
+                              "family's does not (use 0)")
+        if self.ppo.belief_coef > 0 and self.ppo.algo != "ppo":
+            raise ConfigError("belief_coef supervises the core through PPO's loss; trpo's natural step has no place "
+                              "for it (use ppo, or 0)")
         if self.machine.gru_kernel == "fused" and (self.policy.rnn, self.ppo.algo) != ("gru", "ppo"):
             raise ConfigError(f"gru_kernel fused replays GRU cores under PPO; this run has {self.policy.rnn} under "
                               f"{self.ppo.algo} (use auto or torch)")

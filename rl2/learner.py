@@ -41,7 +41,8 @@ def build_policy(config: Config, device: torch.device | str = "cpu", env: TrialE
                                 norm_obs=p.norm_obs, norm_reward=p.norm_reward, head_hidden=p.head_hidden,
                                 memoryless=p.memoryless, init_log_std=p.init_log_std,
                                 gru_kernel=choose_gru_kernel(config, torch.device(device)), attn_layers=p.attn_layers,
-                                attn_heads=p.attn_heads, attn_context=p.context(config.task.trial_length)).to(device)
+                                attn_heads=p.attn_heads, attn_context=p.context(config.task.trial_length),
+                                belief_dim=env.task_parameter_dim if config.ppo.belief_coef > 0 else 0).to(device)
 
 
 def fused_gru_unfit(config: Config, device: torch.device) -> str | None:
@@ -117,7 +118,7 @@ class IterationResult:
             "charts/explained_variance": self.stats.explained_variance,
         }
         for name, value in asdict(self.stats).items():
-            if name != "explained_variance":
+            if name != "explained_variance" and value is not None:
                 out[f"losses/{name.removesuffix('_loss')}"] = float(value)
         return out
 
@@ -178,7 +179,8 @@ class Learner:
         mine = self.world.shard(B)
         return collect_trials(self.env, self.policy, slice_tasks(tasks, mine.start, mine.stop), task.n,
                               task.trial_length, self.world.noise(self.rollout_generator, B),
-                              credit_mean_rewards=self.config.ppo.reward_credit == "mean")
+                              credit_mean_rewards=self.config.ppo.reward_credit == "mean",
+                              record_task=self.config.ppo.belief_coef > 0)
 
     def iterate(self) -> IterationResult:
         """One meta-training iteration: collect a batch of trials, then update the weights on it."""
@@ -210,6 +212,11 @@ class Learner:
         """Starts from trained weights (a policy's ``state_dict``); the optimizer, generators and counters
         stay fresh. Weights of another shape are refused in one line (ConfigError) naming the first."""
         own = self.policy.state_dict()
+        # The belief head serves training alone: a source without one leaves this run's fresh head, and
+        # the head of a source is dropped where this run trains none.
+        weights = {name: value for name, value in weights.items() if not name.startswith("belief_head.") or name in own}
+        weights.update({name: value for name, value in own.items()
+                        if name.startswith("belief_head.") and name not in weights})
         missing, extra = sorted(set(own) - set(weights)), sorted(set(weights) - set(own))
         if missing or extra:
             raise ConfigError(f"cannot start from {source}: another network ({(missing or extra)[0]} is "

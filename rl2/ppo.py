@@ -85,6 +85,13 @@ def ppo_loss(logp: torch.Tensor, old_logp: torch.Tensor, advantages: torch.Tenso
     return LossTerms(loss, policy_loss, value_loss, ent, approx_kl, clipfrac)
 
 
+def belief_loss(prediction: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean squared error of the belief head's estimates [T, B, F] against the task's parameters [T, B, F],
+    averaged over the parameters and the masked steps. Its minimizer, among estimates that depend only on
+    the trial so far, is the parameters' posterior mean given that history: the belief."""
+    return masked_mean((prediction - target).pow(2).mean(-1), mask)
+
+
 def explained_variance(predicted: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None) -> float:
     """1 - Var[target - predicted] / Var[target] over the masked steps: 1 is perfect, 0 no better than a constant."""
     if mask is not None:
@@ -122,6 +129,7 @@ class UpdateStats:
     clipfrac: float
     explained_variance: float
     epochs: int
+    belief_loss: float | None = None  # with belief supervision (belief_coef > 0)
 
 
 STAT_NAMES = ("policy", "value", "entropy", "approx_kl", "clipfrac")
@@ -171,19 +179,26 @@ def ppo_update(policy: RecurrentActorCritic, optimizer: torch.optim.Optimizer, r
     """
     advantages, returns, mask = advantages_and_returns(policy, rollout, cfg)
     device = rollout.inputs.device
+    supervise_belief = cfg.belief_coef > 0
     epoch_sums = []  # per epoch: STAT_NAMES summed over its minibatches, on the device (no host sync per minibatch)
+    belief_sum = torch.zeros((), device=device)
     for _ in range(cfg.epochs):
         sums = torch.zeros(len(STAT_NAMES), device=device)
         for mb in minibatch_parts(advantages, mask, minibatches, cfg.norm_adv, generator, world):
             # Whole trials replayed from the initial state reproduce collection's recurrent states.
             state0 = policy.initial_state(len(mb.cols), device)
-            out, values = policy.unroll(rollout.policy_inputs(mb.cols), state0)  # [T, b, A], [T, b]
+            out, values, features = policy.replay(rollout.policy_inputs(mb.cols), state0)  # [T, b, A], [T, b], [T, b, H]
             logp, entropy = policy.action_stats(out, rollout.actions[:, mb.cols])
             value_error = (values - returns[:, mb.cols]) / policy.value_norm.std
             terms = ppo_loss(logp, rollout.logprobs[:, mb.cols], mb.advantages, value_error, entropy,
                              cfg.clip, cfg.vf_coef, ent_coef, mb.mask)
+            loss = terms.loss
+            if supervise_belief:  # the core learns to hold what the trial so far says of the task
+                belief = belief_loss(policy.belief(features), rollout.task[:, mb.cols], mb.mask)
+                loss = loss + cfg.belief_coef * belief
+                belief_sum += belief.detach()
             optimizer.zero_grad(set_to_none=True)
-            terms.loss.backward()
+            loss.backward()
             # The mean of equal parts' mean gradients is the gradient of the global minibatch's mean loss.
             world.average_gradients(policy.parameters())
             nn.utils.clip_grad_norm_(policy.parameters(), cfg.max_grad_norm)
@@ -193,6 +208,7 @@ def ppo_update(policy: RecurrentActorCritic, optimizer: torch.optim.Optimizer, r
         if cfg.target_kl > 0 and float(epoch_sums[-1][STAT_NAMES.index("approx_kl")]) / minibatches > cfg.target_kl:
             break
     means = (sum(epoch_sums) / (len(epoch_sums) * minibatches)).tolist()
+    belief_mean = float(world.mean(belief_sum)) / (len(epoch_sums) * minibatches) if supervise_belief else None
     return UpdateStats(
         policy_loss=means[0],
         value_loss=means[1],
@@ -201,4 +217,5 @@ def ppo_update(policy: RecurrentActorCritic, optimizer: torch.optim.Optimizer, r
         clipfrac=means[4],
         explained_variance=explained_variance(rollout.values, returns, mask),
         epochs=len(epoch_sums),
+        belief_loss=belief_mean,
     )

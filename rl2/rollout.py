@@ -38,6 +38,8 @@ class Rollout:
     valid: torch.Tensor  # [T, B] bool: a step of the trial, not padding after its end
     success: torch.Tensor  # [T, B] bool: the task's success flag at the step (StepResult.success, else terminated)
     pixels: torch.Tensor  # [T, B, obs_dim] uint8: image observations kept as bytes ([T, B, 0] for others)
+    task: torch.Tensor  # [T, B, F] the task's parameters in force at each step, belief supervision's target
+    #                    ([T, B, 0] where not recorded); 0 on padding
 
     def policy_inputs(self, cols: torch.Tensor | slice = slice(None)) -> torch.Tensor:
         """φ [T, b, D] of the columns `cols`, as the policy read it at collection (pixels scaled, in front)."""
@@ -97,7 +99,8 @@ def _fixed_index(T: int, B: int, episodes: int) -> torch.Tensor:
 @torch.no_grad()
 def collect_trials(env: TrialEnv, policy: RecurrentActorCritic, tasks: Any, episodes: int, max_steps: int,
                    generator: RandomSource, greedy: bool = False, record_inputs: bool = True,
-                   after_step: Callable[[], None] | None = None, credit_mean_rewards: bool = False) -> Rollout:
+                   after_step: Callable[[], None] | None = None, credit_mean_rewards: bool = False,
+                   record_task: bool = False) -> Rollout:
     """Runs one trial of `episodes` episodes on each task, starting from the initial state.
 
     Collection stops once every column's trial has ended, or after `max_steps` steps (where a
@@ -110,6 +113,9 @@ def collect_trials(env: TrialEnv, policy: RecurrentActorCritic, tasks: Any, epis
     collection. Since E[r_t | task, history, a_t] is that mean, every return keeps its expectation
     and the policy gradient its bias (none), while the reward noise (a Bernoulli arm's, an MDP's unit
     Gaussian) leaves the returns that training credits.
+
+    ``record_task``: the rollout keeps the env's ``task_parameters()`` at every step (the target of
+    belief supervision); it needs an env that reports them.
     """
     obs = env.reset(tasks)
     B, device = obs.shape[0], obs.device
@@ -134,6 +140,9 @@ def collect_trials(env: TrialEnv, policy: RecurrentActorCritic, tasks: Any, epis
     inputs = torch.empty(T, B, obs.shape[1] + A + 2 - skip if record_inputs else 0, device=device)
     logprobs, values, rewards = (torch.empty(T, B, device=device) for _ in range(3))
     terminated, truncated, valid, success = (torch.empty(T, B, dtype=torch.bool, device=device) for _ in range(4))
+    if record_task and not hasattr(env, "task_parameters"):
+        raise ValueError(f"{type(env).__name__} reports no task parameters to record")
+    task = torch.empty(T, B, env.task_parameter_dim if record_task else 0, device=device)
     episodes_done = torch.zeros(B, dtype=torch.long, device=device)
     steps = T
     for t in range(T):
@@ -144,6 +153,8 @@ def collect_trials(env: TrialEnv, policy: RecurrentActorCritic, tasks: Any, epis
                 pixels[t] = obs
         out, value, state = policy.step(x, state)
         action, logprob = policy.sample(out, generator, greedy)
+        if record_task:  # the task in force for this step (a switching bandit's changes between pulls)
+            task[t] = env.task_parameters()
         result = env.step(action, generator)
         if after_step is not None:
             after_step()
@@ -169,7 +180,7 @@ def collect_trials(env: TrialEnv, policy: RecurrentActorCritic, tasks: Any, epis
     zero = torch.zeros((), device=device)
     return Rollout(inputs[:steps], actions[:steps], logprobs[:steps], torch.where(v, values[:steps], zero),
                    torch.where(v, rewards[:steps], zero), terminated[:steps] & v, truncated[:steps] & v,
-                   trial_end, v, success[:steps] & v, pixels[:steps])
+                   trial_end, v, success[:steps] & v, pixels[:steps], task[:steps] * v[..., None])
 
 
 def episodes_done_at(terminated: torch.Tensor, truncated: torch.Tensor) -> torch.Tensor:

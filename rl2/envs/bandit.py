@@ -23,6 +23,7 @@ class BanditEnv:
 
     def __init__(self, k: int, pulls: int = 0) -> None:
         self.num_actions = k
+        self.task_parameter_dim = k
         self.pulls = pulls
         self.obs_dim = 2 if pulls else 1
         self.obs_shape = (self.obs_dim,)
@@ -46,6 +47,10 @@ class BanditEnv:
     def arm_probs(self) -> torch.Tensor:
         """Success probability of every arm for the next pull, [B, k]."""
         return self.tasks.probs
+
+    def task_parameters(self) -> torch.Tensor:
+        """The task in force for the next pull, [B, k]: every arm's success probability."""
+        return self.arm_probs()
 
     def step(self, actions: torch.Tensor, generator: RandomSource) -> StepResult:
         assert self.tasks is not None, "reset the env with tasks first"

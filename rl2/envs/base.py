@@ -58,3 +58,8 @@ class TrialEnv(Protocol):
     def step(self, actions: torch.Tensor, generator: RandomSource) -> StepResult:
         """Applies actions [B] (long) and draws stochastic outcomes from the generator (via ``rl2.noise``)."""
         ...
+
+    # Envs whose task is a few numbers they hold (bandits, MDPs; their family config's
+    # ``task_parameters``) also define ``task_parameters() -> [B, F]``: the task in force for the next
+    # step, as floats, which belief supervision (``belief_coef``) teaches the core to estimate; and
+    # ``task_parameter_dim`` (F), known before any reset.

@@ -21,6 +21,7 @@ class MDPEnv:
     def __init__(self, states: int, actions: int, horizon: int) -> None:
         self.num_states = states
         self.num_actions = actions
+        self.task_parameter_dim = states * actions * (1 + states)
         self.episode_length = horizon
         self.obs_dim = states
         self.obs_shape = (states,)
@@ -33,7 +34,12 @@ class MDPEnv:
         self._eye = torch.eye(self.num_states, device=device)
         self.state = torch.zeros(tasks.batch, dtype=torch.long, device=device)
         self.t = 0  # step inside the episode; the same for every task since episodes have one length
+        self._parameters = torch.cat([tasks.mean_rewards.flatten(1), tasks.transitions.flatten(1)], 1)
         return self._eye[self.state]
+
+    def task_parameters(self) -> torch.Tensor:
+        """The task, [B, S*A + S*A*S]: the mean reward of each (state, action), then its transition row."""
+        return self._parameters
 
     def step(self, actions: torch.Tensor, generator: RandomSource) -> StepResult:
         assert self.tasks is not None, "reset the env with tasks first"

@@ -49,7 +49,7 @@ class RecurrentActorCritic(nn.Module):
                  critic: str = "shared", continuous: bool = False, norm_obs: bool = False,
                  norm_reward: bool = False, head_hidden: int = 0, gru_kernel: str = "torch", attn_layers: int = 2,
                  attn_heads: int = 4, attn_context: int = 0, memoryless: bool = False,
-                 init_log_std: float = 0.0) -> None:
+                 init_log_std: float = 0.0, belief_dim: int = 0) -> None:
         super().__init__()
         # The blind yardstick: the same network and training, but each step goes through the core from
         # the zero state with its previous action, reward and done inputs zeroed, so nothing of the
@@ -86,6 +86,9 @@ class RecurrentActorCritic(nn.Module):
         self._init_weights()
         if continuous:  # created after the init loop: it draws no random numbers
             self.log_std = nn.Parameter(torch.full((num_actions,), float(init_log_std)))
+        # Belief supervision (training only): a linear read-out of the task's `belief_dim` parameters from
+        # the policy's core. Created last, so that every other weight of a seed is as without it.
+        self.belief_head = nn.Linear(hidden, belief_dim) if belief_dim else None
 
     def _init_weights(self) -> None:
         # Orthogonal recurrent weights as in the paper; a near-uniform initial policy (gain 0.01)
@@ -200,8 +203,19 @@ class RecurrentActorCritic(nn.Module):
         Each column is one trial from its first step (so state0 is ``initial_state``): the whole
         sequence goes through the core in one call, with no reset inside it.
         """
+        logits, values, _ = self.replay(x, state0)
+        return logits, values
+
+    def replay(self, x: torch.Tensor, state0: RecurrentState) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``unroll``, and the policy core's output [T, B, H] beside it (what ``belief`` reads)."""
         features, _ = self._run_core(self.encode(x), state0)  # images go through the CNN once, for all steps
-        return self.heads(features)
+        logits, values = self.heads(features)
+        return logits, values, features[0]
+
+    def belief(self, features: torch.Tensor) -> torch.Tensor:
+        """The belief head's estimate of the task's parameters [..., F] from the policy core's output [..., H]."""
+        assert self.belief_head is not None, "this policy was built without belief supervision (belief_dim 0)"
+        return self.belief_head(features)
 
     def sample(self, out: torch.Tensor, generator: RandomSource, greedy: bool = False
                ) -> tuple[torch.Tensor, torch.Tensor]:
