@@ -187,7 +187,8 @@ def ppo_update(policy: RecurrentActorCritic, optimizer: torch.optim.Optimizer, r
         for mb in minibatch_parts(advantages, mask, minibatches, cfg.norm_adv, generator, world):
             # Whole trials replayed from the initial state reproduce collection's recurrent states.
             state0 = policy.initial_state(len(mb.cols), device)
-            out, values, features = policy.replay(rollout.policy_inputs(mb.cols), state0)  # [T, b, A], [T, b], [T, b, H]
+            # [T, b, A], [T, b], and the policy core's output [T, b, H] (what the belief head reads)
+            out, values, features = policy.replay(rollout.policy_inputs(mb.cols), state0)
             logp, entropy = policy.action_stats(out, rollout.actions[:, mb.cols])
             value_error = (values - returns[:, mb.cols]) / policy.value_norm.std
             terms = ppo_loss(logp, rollout.logprobs[:, mb.cols], mb.advantages, value_error, entropy,

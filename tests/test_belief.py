@@ -10,11 +10,12 @@ import pytest
 import torch
 
 from rl2 import RL2
+from rl2.baselines.bandits import _posterior_mean as posterior_mean
 from rl2.config import Config, ConfigError
-from rl2.presets import preset_config
 from rl2.envs import BanditEnv, MazeEnv, MDPEnv, SwitchingBanditEnv
 from rl2.policy import RecurrentActorCritic
 from rl2.ppo import belief_loss
+from rl2.presets import preset_config
 from rl2.rollout import Rollout, collect_trials
 from rl2.tasks import BernoulliBandit, MazeDistribution, SwitchingBandit, TabularMDP
 
@@ -84,7 +85,6 @@ def test_the_belief_head_is_trained_only_where_asked_and_warm_starts_cross_it():
     plain = RL2("bandit-n10-k5", **small)
     assert plain.policy.belief_head is None and "losses/belief" not in plain.learner.iterate().metrics()
     supervised = RL2("bandit-n10-k5", belief_coef=1.0, seed=0, **small)
-    torch.manual_seed(0)
     assert supervised.policy.belief_head.out_features == 5
     # Every other weight of a seed is as without the head, and the head moves with training.
     for name, value in RL2("bandit-n10-k5", seed=0, **small).policy.state_dict().items():
@@ -102,12 +102,13 @@ def test_the_belief_head_is_trained_only_where_asked_and_warm_starts_cross_it():
 
 
 def beta_posterior_means(actions: torch.Tensor, rewards: torch.Tensor, k: int) -> torch.Tensor:
-    """[T, B, k]: each arm's posterior mean success probability before each pull (uniform prior): the
-    Bayes-optimal estimate the belief head's loss is minimized by."""
+    """[T, B, k]: each arm's posterior mean success probability before each pull (uniform prior), as the
+    Greedy baseline computes it: the Bayes-optimal estimate the belief head's loss is minimized by."""
     pulls = torch.nn.functional.one_hot(actions, k).float()  # [T, B, k]
     wins = pulls * rewards[..., None]
     before = lambda x: torch.cat([torch.zeros_like(x[:1]), x.cumsum(0)[:-1]])  # noqa: E731
-    return (before(wins) + 1) / (before(pulls) + 2)
+    successes, tries = before(wins), before(pulls)
+    return posterior_mean(successes, tries - successes).float()
 
 
 @pytest.mark.learning
