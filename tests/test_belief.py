@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from rl2 import RL2
-from rl2.baselines.bandits import _posterior_mean as posterior_mean
+from rl2.baselines.bandits import beta_posterior_mean
 from rl2.config import Config, ConfigError
 from rl2.envs import BanditEnv, MazeEnv, MDPEnv, SwitchingBanditEnv
 from rl2.policy import RecurrentActorCritic
@@ -108,7 +108,7 @@ def beta_posterior_means(actions: torch.Tensor, rewards: torch.Tensor, k: int) -
     wins = pulls * rewards[..., None]
     before = lambda x: torch.cat([torch.zeros_like(x[:1]), x.cumsum(0)[:-1]])  # noqa: E731
     successes, tries = before(wins), before(pulls)
-    return posterior_mean(successes, tries - successes).float()
+    return beta_posterior_mean(successes, tries - successes).float()
 
 
 @pytest.mark.learning

@@ -115,7 +115,7 @@ def _random_arms(batch: int, k: int, generator: torch.Generator, device: torch.d
     return torch.randint(k, (batch,), generator=generator, device=device)
 
 
-def _posterior_mean(successes: Tensor, failures: Tensor) -> Tensor:
+def beta_posterior_mean(successes: Tensor, failures: Tensor) -> Tensor:
     """Mean of the Beta(s + 1, f + 1) posterior of every arm, float64."""
     return (successes + 1).double() / (successes + failures + 2).double()
 
@@ -153,7 +153,7 @@ class RandomPolicy(BanditPolicy):
 
 class GreedyPolicy(BanditPolicy):
     def act(self, successes: Tensor, failures: Tensor, t: int, generator: torch.Generator) -> Tensor:
-        return argmax_random_ties(_posterior_mean(successes, failures), generator)
+        return argmax_random_ties(beta_posterior_mean(successes, failures), generator)
 
 
 class EpsilonGreedyPolicy(BanditPolicy):
@@ -168,7 +168,7 @@ class EpsilonGreedyPolicy(BanditPolicy):
         # Draw all three every step, so the stream is the same whichever branch each task takes.
         explore = torch.rand(batch, generator=generator, device=device) < self.epsilon
         random_arms = _random_arms(batch, self.k, generator, device)
-        greedy_arms = argmax_random_ties(_posterior_mean(successes, failures), generator)
+        greedy_arms = argmax_random_ties(beta_posterior_mean(successes, failures), generator)
         return torch.where(explore, random_arms, greedy_arms)
 
 
@@ -220,7 +220,7 @@ class ThompsonPolicy(BanditPolicy):
 class OptimisticThompsonPolicy(BanditPolicy):
     def act(self, successes: Tensor, failures: Tensor, t: int, generator: torch.Generator) -> Tensor:
         draws = _posterior_draws(successes, failures, generator).double()
-        scores = torch.maximum(draws, _posterior_mean(successes, failures))  # never below the mean
+        scores = torch.maximum(draws, beta_posterior_mean(successes, failures))  # never below the mean
         return argmax_random_ties(scores, generator)
 
 
