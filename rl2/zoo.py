@@ -12,6 +12,7 @@ import csv
 import hashlib
 import json
 import os
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,10 @@ class ZooEntry:
     # Continuous control: the oracle's and the blind policy's returns per episode index on the same
     # held-out tasks, and the gap closed (benchmarks/adaptation.py); None where a setting has none
     yardsticks: dict[str, Any] | None = None
+    # The zoo agent its training started from (the command's first `--init-from zoo:NAME`): {"name",
+    # "sha256"} of that file then. A later agent under that name makes `zoo:NAME` in the command point
+    # elsewhere; the SHA-256 finds the one it was in git history (scripts/zoo_source.py). None from scratch.
+    starts_from: dict[str, str] | None = None
 
 
 def zoo_dir() -> Path:
@@ -82,6 +87,14 @@ def resolve(source: str | Path) -> Path:
     if not text.startswith(PREFIX):
         return Path(source)
     return zoo_dir() / entry_named(text[len(PREFIX):]).path
+
+
+def zoo_origin(command: str) -> str | None:
+    """The zoo agent a training command starts from: the name in its first stage's ``--init-from
+    zoo:NAME``, or None (from scratch, or from a local run)."""
+    first_stage = command.split(" && ")[0]
+    match = re.search(r"--init-from[ =]zoo:(\S+)", first_stage)
+    return match.group(1) if match else None
 
 
 def training_seconds(times: list[float]) -> float:

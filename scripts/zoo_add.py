@@ -11,6 +11,9 @@ earlier stage are added, and ``--command`` should give all the stages. A chain t
 zoo agent counts only its own stages (that agent's entry counts its own); one that starts from the
 very agent it replaces (``--init-from zoo:NAME`` added as NAME) carries that entry's steps and minutes
 over, since the entry it would be counted in is gone. An entry of the same name is replaced.
+
+A chain from a zoo agent records that agent's name and the SHA-256 of its file now (``starts_from``):
+add the run before that agent is replaced, and give a --command whose first stage names it.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from rl2.atomic import write_atomic
 from rl2.checkpoint import list_checkpoints, load_checkpoint, write_checkpoint
 from rl2.config import Config
 from rl2.presets import PRESETS
-from rl2.zoo import INDEX, ZooEntry, load_index, logged_training, manifest_json, sha256_of, weights_only, zoo_dir
+from rl2.zoo import (INDEX, ZooEntry, load_index, logged_training, manifest_json, sha256_of, weights_only, zoo_dir,
+                     zoo_origin)
 
 
 def refuse(message: str) -> None:
@@ -78,6 +82,15 @@ def main() -> int:
     directory = zoo_dir()
     entries = load_index(directory)
     replaced = next((e for e in entries if e.name == args.name), None)
+    starts_from = None
+    if origin:
+        name = origin.removeprefix("zoo:")
+        source = next((e for e in entries if e.name == name), None)
+        if source is None:
+            refuse(f"the chain starts from {origin}, which is not in the zoo at {directory}")
+        if zoo_origin(args.command) != name:
+            refuse(f"the chain starts from {origin}, but --command's first stage does not say --init-from {origin}")
+        starts_from = {"name": name, "sha256": source.sha256}
     if origin == f"zoo:{args.name}" and replaced is not None:  # a further stage of the agent it replaces
         env_steps, train_seconds = env_steps + replaced.env_steps, train_seconds + 60 * replaced.train_minutes
     yardsticks = None
@@ -98,7 +111,7 @@ def main() -> int:
         threads=config.machine.threads, seed=config.run.seed,
         eval={"mean": evaluation["mean_trial_return"], "ci95": evaluation["ci95"], "trials": evaluation["trials"],
               "seed": config.run.eval_seed, "episode_returns": evaluation["episode_return_mean"], **success},
-        paper=args.paper, notes=args.notes, yardsticks=yardsticks)
+        paper=args.paper, notes=args.notes, yardsticks=yardsticks, starts_from=starts_from)
     entries = [e for e in entries if e.name != args.name] + [entry]
     write_atomic(directory / INDEX, manifest_json(sorted(entries, key=lambda e: e.name)))
     print(f"zoo:{args.name}: {entry.eval['mean']:.3f} ± {entry.eval['ci95']:.3f} on {entry.eval['trials']} held-out "

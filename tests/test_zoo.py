@@ -18,7 +18,7 @@ from rl2.config import Config
 from rl2.learner import build_policy
 from rl2.presets import preset_config
 from rl2.zoo import (ZooEntry, entry_named, load_index, manifest_json, setting_agents, sha256_of, training_seconds,
-                     zoo_dir)
+                     zoo_dir, zoo_origin)
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = load_index(ROOT / "zoo")
@@ -35,6 +35,7 @@ def test_a_shipped_agent_is_what_its_manifest_says(entry, monkeypatch):
     config = Config.from_dict(state["config"])
     assert config.task == preset_config(entry.preset).task and config.run.seed == entry.seed
     assert entry.command.startswith(f"rl2 train {entry.preset}")
+    assert (entry.starts_from or {}).get("name") == zoo_origin(entry.command)  # the zoo agent it started from
     if " && rl2 train " in entry.command:  # trained in stages (warm starts from local runs): the file has the last
         assert state["learner"]["env_steps"] < entry.env_steps and config.run.init_from
     else:
@@ -122,13 +123,43 @@ def test_an_agent_trained_in_stages_counts_every_stage(tiny_zoo, tmp_path, monke
     r = subprocess.run([sys.executable, "-m", "rl2", *train], capture_output=True, text=True, timeout=300,
                        env={**os.environ, "RL2_ZOO": str(directory)})
     assert r.returncode == 0, r.stderr
+    source = entry_named("tiny2").sha256
+    add = [sys.executable, str(ROOT / "scripts" / "zoo_add.py"), str(third), "--preset", "bandit-n10-k5"]
+    zoo_env = {"RL2_ZOO": str(directory), "PATH": "/usr/bin:/bin"}
+    r = subprocess.run([*add, "--name", "tiny3", "--command", "three stages"], capture_output=True, text=True,
+                       timeout=300, env=zoo_env)  # a command that does not name the agent it started from
+    assert r.returncode == 2 and "--init-from zoo:tiny2" in r.stderr and "tiny3" not in {e.name for e in load_index()}
     for name, steps in (("tiny3", 400), ("tiny2", 400 + 400 + 600)):
-        r = subprocess.run([sys.executable, str(ROOT / "scripts" / "zoo_add.py"), str(third), "--name", name,
-                            "--preset", "bandit-n10-k5", "--command", "three stages"], capture_output=True,
-                           text=True, timeout=300, env={"RL2_ZOO": str(directory), "PATH": "/usr/bin:/bin"})
+        r = subprocess.run([*add, "--name", name, "--command", "rl2 " + " ".join(train)], capture_output=True,
+                           text=True, timeout=300, env=zoo_env)
         assert r.returncode == 0, r.stderr
         assert entry_named(name).env_steps == steps
+        assert entry_named(name).starts_from == {"name": "tiny2", "sha256": source}  # the file it started from
     assert entry_named("tiny2").train_minutes >= staged.train_minutes
+    # tiny3's source is the tiny2 that tiny2's new entry replaced, and this zoo has no history to restore it from
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "zoo_source.py"), "tiny3"], capture_output=True,
+                       text=True, timeout=300, env=zoo_env, cwd=tmp_path)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "not in a git checkout" in r.stderr
+
+
+@pytest.mark.parametrize("entry", [e for e in SHIPPED if e.starts_from],
+                         ids=[e.name for e in SHIPPED if e.starts_from])
+def test_the_agent_a_shipped_one_started_from_can_be_restored(entry, tmp_path):
+    # zoo:NAME in a command means the agent of that name when it ran; a later one under that name is
+    # not it, and the agent it was comes back from git history by its checksum.
+    shallow = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--is-shallow-repository"], capture_output=True,
+                             text=True)
+    if shallow.returncode != 0 or shallow.stdout.strip() != "false":
+        pytest.skip("not a full git checkout: earlier zoo agents are in its history")
+    out = tmp_path / "source.pt"
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "zoo_source.py"), entry.name, "--out", str(out)],
+                       capture_output=True, text=True, timeout=300, env={**os.environ, "RL2_ZOO": str(ROOT / "zoo")})
+    assert r.returncode == 0, r.stderr
+    current = {e.name: e.sha256 for e in SHIPPED}.get(entry.starts_from["name"])
+    if current == entry.starts_from["sha256"]:
+        assert "runs as written" in r.stdout and not out.exists()
+    else:
+        assert sha256_of(out) == entry.starts_from["sha256"] and f"--init-from {out}" in r.stdout
 
 
 def test_the_agent_of_a_setting_is_the_entry_named_as_its_preset(tmp_path):
