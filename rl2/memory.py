@@ -12,6 +12,10 @@ import os
 from rl2.config import Config, ConfigError
 
 FLOAT = 4  # bytes of a float32
+# What a rollout keeps for each env step whatever the task: φ's reward, done flag and previous action
+# (3 floats; the observation adds more), the action (an int64), its log-prob, the value and the reward
+# (floats), 6 flags (bools), and PPO's advantage and return (floats).
+ROLLOUT_BYTES_PER_STEP = 3 * FLOAT + 8 + 3 * FLOAT + 6 + 2 * FLOAT
 
 
 def available_bytes() -> int | None:
@@ -30,15 +34,21 @@ def available_bytes() -> int | None:
 
 
 def training_bytes(config: Config) -> int:
-    """Weights with their gradients and Adam's two moments, and one minibatch's replay of the core."""
+    """Weights with their gradients and Adam's two moments, one minibatch's replay of the core, and the
+    rollout of an update."""
+    return FLOAT * core_training_floats(config) + config.ppo.steps_per_update * ROLLOUT_BYTES_PER_STEP
+
+
+def core_training_floats(config: Config) -> int:
+    """The core's share: its weights four times over, and what a minibatch's replay keeps for backward."""
     p = config.policy
     if p.rnn == "transformer":
-        return FLOAT * transformer_training_floats(config)
+        return transformer_training_floats(config)
     gates = {"gru": 3, "lstm": 4}.get(p.rnn, 4)
     cores = 2 if p.critic == "separate" else 1
     weights = cores * gates * p.hidden * (p.hidden + 1)  # the recurrent matrices alone
     replay = config.ppo.steps_per_update // config.ppo.minibatches * cores * p.hidden * (gates + 1)
-    return FLOAT * (4 * weights + replay)
+    return 4 * weights + replay
 
 
 def transformer_training_floats(config: Config) -> int:
