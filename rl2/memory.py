@@ -14,8 +14,8 @@ from rl2.config import Config, ConfigError
 FLOAT = 4  # bytes of a float32
 # What a rollout keeps for each env step whatever the task: φ's reward, done flag and previous action
 # (3 floats; the observation adds more), the action (an int64), its log-prob, the value and the reward
-# (floats), 6 flags (bools), and PPO's advantage and return (floats).
-ROLLOUT_BYTES_PER_STEP = 3 * FLOAT + 8 + 3 * FLOAT + 6 + 2 * FLOAT
+# (floats), 5 flags (bools), and PPO's advantage and return (floats).
+ROLLOUT_BYTES_PER_STEP = 3 * FLOAT + 8 + 3 * FLOAT + 5 + 2 * FLOAT
 
 
 def available_bytes() -> int | None:

@@ -68,9 +68,9 @@ def test_memory_estimates_grow_with_what_they_count():
     config = preset_config("bandit-n10-k5", hidden=64, steps_per_update=1000, minibatches=5)
     # Four copies of the GRU's matrices (weights, gradients, Adam's two moments), 3 H (H + 1) floats
     # each, and a minibatch's replay: its 200 steps' 3 gates and output, H each.
-    # And the update's rollout: 1,000 steps of at least 46 bytes (φ without the observation 12, the
-    # action 8, log-prob, value and reward 12, six flags 6, advantage and return 8).
-    rollout = 1000 * 46
+    # And the update's rollout: 1,000 steps of at least 45 bytes (φ without the observation 12, the
+    # action 8, log-prob, value and reward 12, five flags 5, advantage and return 8).
+    rollout = 1000 * 45
     assert training_bytes(config) == 4 * (4 * 3 * 64 * 65 + 200 * 64 * 4) + rollout
     assert training_bytes(config.replace(critic="separate")) - rollout == 2 * (training_bytes(config) - rollout)
     assert results_bytes(1000, 10, methods=2) == 2 * results_bytes(1000, 10)
@@ -81,7 +81,7 @@ def test_memory_estimates_grow_with_what_they_count():
         check_training_fits(preset_config("bandit-n10-k5", hidden=100_000_000), available=24 * 2**30)
     # a small core over a huge update: the rollout alone does not fit
     huge = preset_config("bandit-n10-k5", steps_per_update=10**12, minibatches=10**9)
-    assert training_bytes(huge) > 10**12 * 46
+    assert training_bytes(huge) > 10**12 * 45
     with pytest.raises(ConfigError, match="--steps-per-update 1000000000000 and --minibatches 1000000000 needs at"):
         check_training_fits(huge, available=24 * 2**30)
 
