@@ -73,18 +73,29 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
 def load_policy_weights(path: Path) -> dict[str, Any]:
     """The policy weights (and normalizer statistics) of a checkpoint file, or of a run directory's
     newest valid checkpoint: what a warm start begins from."""
+    return read_warm_start(path)[1]
+
+
+def read_warm_start(path: Path) -> tuple[Path, dict[str, Any]]:
+    """The checkpoint file a warm start from `path` reads, and its policy weights."""
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"cannot start from {path}: it does not exist")
-    return load_file_or_run(path)["learner"]["policy"]
+    file, state = read_file_or_run(path)
+    return file, state["learner"]["policy"]
 
 
 def load_file_or_run(path: Path) -> dict[str, Any]:
     """A checkpoint file's state, or that of a run directory's (or checkpoint folder's) newest valid one."""
+    return read_file_or_run(path)[1]
+
+
+def read_file_or_run(path: Path) -> tuple[Path, dict[str, Any]]:
+    """``load_file_or_run`` with the file it read."""
     path = Path(path)
     if not path.is_dir():
-        return load_checkpoint(path)
-    return load_latest(path / "checkpoints" if list_checkpoints(path / "checkpoints") else path)[1]
+        return path, load_checkpoint(path)
+    return load_latest(path / "checkpoints" if list_checkpoints(path / "checkpoints") else path)
 
 
 def list_checkpoints(directory: Path) -> list[Path]:

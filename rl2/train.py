@@ -29,14 +29,14 @@ import torch
 
 from rl2 import fused_gru
 from rl2.atomic import write_atomic
-from rl2.checkpoint import (FORMAT_VERSION, CheckpointError, list_checkpoints, load_latest, load_policy_weights,
+from rl2.checkpoint import (FORMAT_VERSION, CheckpointError, list_checkpoints, load_latest, read_warm_start,
                             save_checkpoint)
 from rl2.config import Config, ConfigError, check_resumable
 from rl2.distributed import SINGLE, World
 from rl2.evaluate import EvalResult, NavigationResult, evaluate
 from rl2.learner import IterationResult, Learner, fused_gru_unfit, requested_gru_kernel
 from rl2.memory import check_training_fits
-from rl2.zoo import resolve
+from rl2.zoo import resolve, sha256_of
 
 MIN_FREE_BYTES = 50 * 2**20  # a run writes a few MB of checkpoints and logs; refuse below this
 
@@ -228,6 +228,13 @@ def restore_learner(config: Config, state: dict, device: torch.device, world: Wo
     return learner
 
 
+def warm_start_source(init_from: str) -> tuple[dict, dict]:
+    """Where a warm start from `init_from` (a run, a checkpoint or ``zoo:NAME``) begins: the file it reads,
+    with its checksum, and that file's policy weights."""
+    file, weights = read_warm_start(resolve(init_from))
+    return {"init_from": init_from, "file": str(file), "sha256": sha256_of(file)}, weights
+
+
 def _start(config: Config, run_dir: Path, resume: bool, overwrite: bool, device: torch.device,
            out: TextIO, world: World) -> Learner:
     """The learner a run starts from: fresh, or the newest checkpoint's (chosen and read by rank 0,
@@ -250,10 +257,11 @@ def _start(config: Config, run_dir: Path, resume: bool, overwrite: bool, device:
         write_atomic(run_dir / "config.json", config.to_json() + "\n")
         return path.name, state
 
-    warm = None
+    warm, source = None, None
     if config.run.init_from and not resume:  # read and checked against this network before anything is written
         warm = Learner(config, device, world)
-        warm.warm_start(world.on_main(lambda: load_policy_weights(resolve(config.run.init_from))), config.run.init_from)
+        source, weights = world.on_main(lambda: warm_start_source(config.run.init_from))
+        warm.warm_start(weights, config.run.init_from)
     found = world.on_main(prepare)
     if world.is_main:  # told once the run is accepted: a refused warm start or resume prints one line alone
         print(f"run directory: {run_dir}" + (f" ({world.size} processes)" if world.size > 1 else ""), file=out)
@@ -261,6 +269,9 @@ def _start(config: Config, run_dir: Path, resume: bool, overwrite: bool, device:
         learner = warm or Learner(config, device, world)
         if warm is not None and world.is_main:
             print(f"starting from the weights of {config.run.init_from} (a fresh optimizer and counters)", file=out)
+            # Which file, by checksum: `zoo:NAME` or a run directory may hold other weights by the time the
+            # agent is shipped (scripts/zoo_add.py records this as the entry's starts_from).
+            write_atomic(run_dir / "warm_start.json", json.dumps(source, indent=2) + "\n")
     else:
         name, state = found
         learner = restore_learner(config, state, device, world)

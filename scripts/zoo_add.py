@@ -12,8 +12,9 @@ zoo agent counts only its own stages (that agent's entry counts its own); one th
 very agent it replaces (``--init-from zoo:NAME`` added as NAME) carries that entry's steps and minutes
 over, since the entry it would be counted in is gone. An entry of the same name is replaced.
 
-A chain from a zoo agent records that agent's name and the SHA-256 of its file now (``starts_from``):
-add the run before that agent is replaced, and give a --command whose first stage names it.
+A chain from a zoo agent records that agent's name and the SHA-256 of the file it started from
+(``starts_from``, from the first stage's warm_start.json; a run older than that record takes the file
+under that name now, so add it before that agent is replaced). Give a --command whose first stage names it.
 """
 
 from __future__ import annotations
@@ -54,6 +55,20 @@ def earlier_stages(config: Config) -> tuple[list[Path], str]:
     return stages, source
 
 
+def source_checksum(first_stage: Path, origin: str, entries: list[ZooEntry]) -> str:
+    """The SHA-256 of the zoo file the chain's first stage started from: as that run recorded it when it
+    started (warm_start.json), or, for a run of an rl2 that did not record it, the file under that name now."""
+    record = first_stage / "warm_start.json"
+    if record.is_file():
+        recorded = json.loads(record.read_text())
+        if recorded["init_from"] == origin:
+            return recorded["sha256"]
+    source = next((e for e in entries if e.name == origin.removeprefix("zoo:")), None)
+    if source is None:
+        refuse(f"the chain starts from {origin}, which is not in the zoo at {zoo_dir()}")
+    return source.sha256
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run_dir", type=Path)
@@ -85,12 +100,9 @@ def main() -> int:
     starts_from = None
     if origin:
         name = origin.removeprefix("zoo:")
-        source = next((e for e in entries if e.name == name), None)
-        if source is None:
-            refuse(f"the chain starts from {origin}, which is not in the zoo at {directory}")
         if zoo_origin(args.command) != name:
             refuse(f"the chain starts from {origin}, but --command's first stage does not say --init-from {origin}")
-        starts_from = {"name": name, "sha256": source.sha256}
+        starts_from = {"name": name, "sha256": source_checksum((stages or [args.run_dir])[-1], origin, entries)}
     if origin == f"zoo:{args.name}" and replaced is not None:  # a further stage of the agent it replaces
         env_steps, train_seconds = env_steps + replaced.env_steps, train_seconds + 60 * replaced.train_minutes
     yardsticks = None

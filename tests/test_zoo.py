@@ -114,6 +114,8 @@ def test_an_agent_trained_in_stages_counts_every_stage(tiny_zoo, tmp_path, monke
     monkeypatch.setenv("RL2_ZOO", str(directory))
     staged, alone = entry_named("tiny2"), entry_named("tiny")
     assert staged.env_steps == 400 + 600 and staged.train_minutes >= alone.train_minutes
+    record = json.loads((second / "warm_start.json").read_text())  # the file the stage started from
+    assert Path(record["file"]).parent == first / "checkpoints" and record["sha256"] == sha256_of(record["file"])
 
     # A stage warm from a zoo agent: added under another name it counts its own steps (the agent it
     # started from keeps its entry); added as that agent, whose entry it replaces, it carries its cost.
@@ -129,7 +131,8 @@ def test_an_agent_trained_in_stages_counts_every_stage(tiny_zoo, tmp_path, monke
     r = subprocess.run([*add, "--name", "tiny3", "--command", "three stages"], capture_output=True, text=True,
                        timeout=300, env=zoo_env)  # a command that does not name the agent it started from
     assert r.returncode == 2 and "--init-from zoo:tiny2" in r.stderr and "tiny3" not in {e.name for e in load_index()}
-    for name, steps in (("tiny3", 400), ("tiny2", 400 + 400 + 600)):
+    # tiny2 replaced first: tiny3 still records the file it started from (its warm_start.json), not tiny2's new one
+    for name, steps in (("tiny2", 400 + 400 + 600), ("tiny3", 400)):
         r = subprocess.run([*add, "--name", name, "--command", "rl2 " + " ".join(train)], capture_output=True,
                            text=True, timeout=300, env=zoo_env)
         assert r.returncode == 0, r.stderr
