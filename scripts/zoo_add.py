@@ -60,9 +60,12 @@ def source_checksum(first_stage: Path, origin: str, entries: list[ZooEntry]) -> 
     started (warm_start.json), or, for a run of an rl2 that did not record it, the file under that name now."""
     record = first_stage / "warm_start.json"
     if record.is_file():
-        recorded = json.loads(record.read_text())
-        if recorded["init_from"] == origin:
-            return recorded["sha256"]
+        try:
+            recorded = json.loads(record.read_text())
+            if recorded["init_from"] == origin:
+                return str(recorded["sha256"])
+        except (ValueError, KeyError, TypeError):
+            refuse(f"{record} is unreadable: not what rl2 train writes")
     source = next((e for e in entries if e.name == origin.removeprefix("zoo:")), None)
     if source is None:
         refuse(f"the chain starts from {origin}, which is not in the zoo at {zoo_dir()}")
