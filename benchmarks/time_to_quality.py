@@ -12,7 +12,9 @@ MDPs n = 10: 150 within 30 minutes, on 2 CPU cores.
 
 With `--init-from`, each preset is trained twice in this process, from scratch (the peer) and from
 the given weights (a warm start: fresh optimizer, generators and counters), and the ratio of their
-minutes to the target is printed.
+minutes to the target is printed. `--save-dir DIR` writes each arm's final agent there
+(`PRESET-scratch.pt`, `PRESET-warm.pt`: checkpoints that `RL2.load` and `rl2 eval` read), so that two
+arms run in separate processes can be compared task by task afterwards.
 """
 
 from __future__ import annotations
@@ -20,14 +22,16 @@ from __future__ import annotations
 import argparse
 import resource
 import time
+from pathlib import Path
 
 import torch
 from overrides import parse_overrides  # benchmarks/ is on the path of a script run from it
 
 from rl2 import preset_config
 from rl2.evaluate import EvalResult, NavigationResult, evaluate, mean_ci95
-from rl2.checkpoint import load_policy_weights
+from rl2.checkpoint import load_policy_weights, write_checkpoint
 from rl2.learner import Learner
+from rl2.train import checkpoint_state
 from rl2.zoo import resolve
 
 TARGETS = {"bandit-n100-k5": (77.0, 15.0), "mdp-n10": (150.0, 30.0)}
@@ -40,7 +44,7 @@ def own_setting(result: EvalResult | NavigationResult) -> EvalResult:
 
 
 def time_to_quality(preset: str, target: float, budget_min: float, eval_every_s: float, trials: int,
-                    overrides: dict, init_from: str = "") -> dict:
+                    overrides: dict, init_from: str = "", save_to: Path | None = None) -> dict:
     config = preset_config(preset, **overrides, init_from=init_from)
     learner = Learner(config, "cpu")
     if init_from:
@@ -63,6 +67,9 @@ def time_to_quality(preset: str, target: float, budget_min: float, eval_every_s:
             if mean >= target:
                 reached = train_s / 60
                 break
+    if save_to is not None:
+        save_to.parent.mkdir(parents=True, exist_ok=True)
+        write_checkpoint(save_to, checkpoint_state(learner))
     return {"preset": preset, "target": target, "minutes": reached, "best": best, "env_steps": learner.env_steps,
             "train_minutes": train_s / 60, "eval_minutes": eval_s / 60}
 
@@ -78,6 +85,8 @@ def main() -> None:
     parser.add_argument("--target", type=float, default=None, help="held-out figure to reach (default: the preset's)")
     parser.add_argument("--init-from", default="", metavar="RUN_DIR|CHECKPOINT|zoo:NAME",
                         help="also train from these weights and compare with training from scratch")
+    parser.add_argument("--save-dir", type=Path, default=None, metavar="DIR",
+                        help="write each arm's final agent to DIR/PRESET-scratch.pt (and PRESET-warm.pt)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     for preset in args.presets:
@@ -91,7 +100,9 @@ def main() -> None:
         for start in ["", args.init_from] if args.init_from else [""]:
             label = f"from {start}" if start else "from scratch"
             print(f"{preset} {label}:", flush=True)
-            r = time_to_quality(preset, target, budget, args.eval_every, args.trials, parse_overrides(args.set), start)
+            save_to = args.save_dir / f"{preset}-{'warm' if start else 'scratch'}.pt" if args.save_dir else None
+            r = time_to_quality(preset, target, budget, args.eval_every, args.trials, parse_overrides(args.set), start,
+                                save_to)
             verdict = (f"reached {target} after {r['minutes']:.1f} min of training" if r["minutes"] is not None
                        else f"did not reach {target} in {r['train_minutes']:.1f} min (best {r['best']:.2f})")
             print(f"{preset} {label}: {verdict}; {r['env_steps']:,} env steps; evaluations took "

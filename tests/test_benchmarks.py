@@ -30,6 +30,20 @@ def test_time_to_quality_evaluates_a_maze_on_its_own_size():
     assert "held-out" in r.stdout and "maze-5x5 from scratch: did not reach inf" in r.stdout
 
 
+
+def test_time_to_quality_saves_each_arms_final_agent(tmp_path):
+    # Two arms run in separate processes are paired afterwards on the same held-out tasks: each must
+    # leave its final agent behind, loadable as any checkpoint.
+    from rl2 import RL2
+
+    r = script("time_to_quality.py", "bandit-n10-k5", "--budget-minutes", "0.001", "--eval-every", "0.01",
+               "--trials", "3", "--threads", "1", "--save-dir", str(tmp_path), "--init-from", "zoo:bandit-n10-k5",
+               "--set", "steps_per_update=240", "total_steps=480")
+    assert r.returncode == 0, r.stderr[-2000:]
+    scratch, warm = RL2.load(tmp_path / "bandit-n10-k5-scratch.pt"), RL2.load(tmp_path / "bandit-n10-k5-warm.pt")
+    assert {scratch.learner.env_steps, warm.learner.env_steps} <= {240, 480}  # one update, or both of the budget
+    assert scratch.config.task == warm.config.task
+
 def test_adaptation_trains_three_arms_then_redraws_from_its_json(tmp_path):
     common = ["--trials", "4", "--seeds", "0", "--out", str(tmp_path)]
     r = script("adaptation.py", "point-nav", "--set", "total_steps=2560", "eval_trials=4", *common)
