@@ -68,7 +68,6 @@ def time_to_quality(preset: str, target: float, budget_min: float, eval_every_s:
                 reached = train_s / 60
                 break
     if save_to is not None:
-        save_to.parent.mkdir(parents=True, exist_ok=True)
         write_checkpoint(save_to, checkpoint_state(learner))
     return {"preset": preset, "target": target, "minutes": reached, "best": best, "env_steps": learner.env_steps,
             "train_minutes": train_s / 60, "eval_minutes": eval_s / 60}
@@ -88,6 +87,13 @@ def main() -> None:
     parser.add_argument("--save-dir", type=Path, default=None, metavar="DIR",
                         help="write each arm's final agent to DIR/PRESET-scratch.pt (and PRESET-warm.pt)")
     args = parser.parse_args()
+    if args.save_dir:  # before the training, not after it: a folder that cannot be written would waste it
+        try:
+            args.save_dir.mkdir(parents=True, exist_ok=True)
+            (args.save_dir / ".write-check").touch()
+            (args.save_dir / ".write-check").unlink()
+        except OSError as e:
+            parser.error(f"--save-dir {args.save_dir} cannot be written: {e.strerror}")
     torch.set_num_threads(args.threads)
     for preset in args.presets:
         target, limit = TARGETS.get(preset, (float("inf"), 15.0))

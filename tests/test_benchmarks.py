@@ -43,6 +43,10 @@ def test_time_to_quality_saves_each_arms_final_agent(tmp_path):
     scratch, warm = RL2.load(tmp_path / "bandit-n10-k5-scratch.pt"), RL2.load(tmp_path / "bandit-n10-k5-warm.pt")
     assert {scratch.learner.env_steps, warm.learner.env_steps} <= {240, 480}  # one update, or both of the budget
     assert scratch.config.task == warm.config.task
+    # A folder it cannot write is refused before any training, not after it.
+    (tmp_path / "file").write_text("")
+    r = script("time_to_quality.py", "bandit-n10-k5", "--save-dir", str(tmp_path / "file" / "under"))
+    assert r.returncode == 2 and "--save-dir" in r.stderr.splitlines()[-1] and "held-out" not in r.stdout
 
 def test_adaptation_trains_three_arms_then_redraws_from_its_json(tmp_path):
     common = ["--trials", "4", "--seeds", "0", "--out", str(tmp_path)]
