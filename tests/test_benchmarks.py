@@ -30,7 +30,6 @@ def test_time_to_quality_evaluates_a_maze_on_its_own_size():
     assert "held-out" in r.stdout and "maze-5x5 from scratch: did not reach inf" in r.stdout
 
 
-
 def test_time_to_quality_saves_each_arms_final_agent(tmp_path):
     # Two arms run in separate processes are paired afterwards on the same held-out tasks: each must
     # leave its final agent behind, loadable as any checkpoint.
@@ -47,6 +46,7 @@ def test_time_to_quality_saves_each_arms_final_agent(tmp_path):
     (tmp_path / "file").write_text("")
     r = script("time_to_quality.py", "bandit-n10-k5", "--save-dir", str(tmp_path / "file" / "under"))
     assert r.returncode == 2 and "--save-dir" in r.stderr.splitlines()[-1] and "held-out" not in r.stdout
+
 
 def test_adaptation_trains_three_arms_then_redraws_from_its_json(tmp_path):
     common = ["--trials", "4", "--seeds", "0", "--out", str(tmp_path)]
