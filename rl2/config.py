@@ -74,9 +74,6 @@ class PolicyConfig:
     hidden: int = opt(256, "recurrent state size (transformer: its width)", ge=1)
     critic: str = opt("shared", "value function: on the policy's core, or a separate recurrent core",
                       choices=("shared", "separate"))
-    task_critic: bool = opt(False, "the value function also reads the task's parameters (an asymmetric critic: "
-                            "training only; the policy never sees them, so its gradient stays unbiased while the "
-                            "advantages lose the task's share of their variance)")
     norm_obs: bool = opt(False, "normalize observations by their running mean and std (kept in checkpoints)")
     norm_reward: bool = opt(False, "scale the previous-reward input by its running root mean square")
     head_hidden: int = opt(0, "width of a tanh layer between the recurrent state and each head, policy and value "
@@ -277,9 +274,6 @@ class Config:
         if self.ppo.belief_coef > 0 and self.ppo.algo != "ppo":
             raise ConfigError("belief_coef supervises the core through PPO's loss; trpo's natural step has no place "
                               "for it (use ppo, or 0)")
-        if self.policy.task_critic and not self.task.task_parameters:
-            raise ConfigError(f"task_critic needs an env that reports its task's parameters; the {self.task.family} "
-                              "family's does not (use false)")
         if self.machine.gru_kernel == "fused" and (self.policy.rnn, self.ppo.algo) != ("gru", "ppo"):
             raise ConfigError(f"gru_kernel fused replays GRU cores under PPO; this run has {self.policy.rnn} under "
                               f"{self.ppo.algo} (use auto or torch)")

@@ -26,9 +26,6 @@ from rl2.rollout import Rollout, collect_trials
 from rl2.tasks import slice_tasks
 from rl2.trpo import trpo_update
 
-# Weights that serve training alone (the belief head, the asymmetric critic's task layers): a warm start crosses them.
-TRAINING_ONLY = ("belief_head.", "task_value.")
-
 
 def build_policy(config: Config, device: torch.device | str = "cpu", env: TrialEnv | None = None
                  ) -> RecurrentActorCritic:
@@ -45,8 +42,7 @@ def build_policy(config: Config, device: torch.device | str = "cpu", env: TrialE
                                 memoryless=p.memoryless, init_log_std=p.init_log_std,
                                 gru_kernel=choose_gru_kernel(config, torch.device(device)), attn_layers=p.attn_layers,
                                 attn_heads=p.attn_heads, attn_context=p.context(config.task.trial_length),
-                                belief_dim=env.task_parameter_dim if config.ppo.belief_coef > 0 else 0,
-                                task_dim=env.task_parameter_dim if p.task_critic else 0).to(device)
+                                belief_dim=env.task_parameter_dim if config.ppo.belief_coef > 0 else 0).to(device)
 
 
 def fused_gru_unfit(config: Config, device: torch.device) -> str | None:
@@ -184,7 +180,7 @@ class Learner:
         return collect_trials(self.env, self.policy, slice_tasks(tasks, mine.start, mine.stop), task.n,
                               task.trial_length, self.world.noise(self.rollout_generator, B),
                               credit_mean_rewards=self.config.ppo.reward_credit == "mean",
-                              record_task=self.config.ppo.belief_coef > 0 or self.config.policy.task_critic)
+                              record_task=self.config.ppo.belief_coef > 0)
 
     def iterate(self) -> IterationResult:
         """One meta-training iteration: collect a batch of trials, then update the weights on it."""
@@ -216,10 +212,11 @@ class Learner:
         """Starts from trained weights (a policy's ``state_dict``); the optimizer, generators and counters
         stay fresh. Weights of another shape are refused in one line (ConfigError) naming the first."""
         own = self.policy.state_dict()
-        # The belief head and the asymmetric critic's task layers serve training alone: a source without them
-        # leaves this run's fresh ones, and a source's are dropped where this run trains none.
-        weights = {name: value for name, value in weights.items() if not name.startswith(TRAINING_ONLY) or name in own}
-        weights.update({name: value for name, value in own.items() if name.startswith(TRAINING_ONLY) and name not in weights})
+        # The belief head serves training alone: a source without one leaves this run's fresh head, and
+        # the head of a source is dropped where this run trains none.
+        weights = {name: value for name, value in weights.items() if not name.startswith("belief_head.") or name in own}
+        weights.update({name: value for name, value in own.items()
+                        if name.startswith("belief_head.") and name not in weights})
         missing, extra = sorted(set(own) - set(weights)), sorted(set(weights) - set(own))
         if missing or extra:
             raise ConfigError(f"cannot start from {source}: another network ({(missing or extra)[0]} is "

@@ -188,8 +188,7 @@ def ppo_update(policy: RecurrentActorCritic, optimizer: torch.optim.Optimizer, r
             # Whole trials replayed from the initial state reproduce collection's recurrent states.
             state0 = policy.initial_state(len(mb.cols), device)
             # [T, b, A], [T, b], and the policy core's output [T, b, H] (what the belief head reads)
-            # (an asymmetric critic's values read the task's parameters too; the rollout holds none for others)
-            out, values, features = policy.replay(rollout.policy_inputs(mb.cols), state0, rollout.task[:, mb.cols])
+            out, values, features = policy.replay(rollout.policy_inputs(mb.cols), state0)
             logp, entropy = policy.action_stats(out, rollout.actions[:, mb.cols])
             value_error = (values - returns[:, mb.cols]) / policy.value_norm.std
             terms = ppo_loss(logp, rollout.logprobs[:, mb.cols], mb.advantages, value_error, entropy,

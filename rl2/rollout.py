@@ -143,8 +143,6 @@ def collect_trials(env: TrialEnv, policy: RecurrentActorCritic, tasks: Any, epis
     if record_task and not hasattr(env, "task_parameters"):
         raise ValueError(f"{type(env).__name__} reports no task parameters to record")
     task = torch.empty(T, B, env.task_parameter_dim if record_task else 0, device=device)
-    # An asymmetric critic's values read the task (where the env reports it; its values are unused elsewhere).
-    critic_reads_task = policy.task_value is not None and hasattr(env, "task_parameters")
     episodes_done = torch.zeros(B, dtype=torch.long, device=device)
     steps = T
     for t in range(T):
@@ -153,11 +151,10 @@ def collect_trials(env: TrialEnv, policy: RecurrentActorCritic, tasks: Any, epis
             inputs[t] = x[:, skip:]
             if skip:
                 pixels[t] = obs
-        now = env.task_parameters() if record_task or critic_reads_task else None  # the task in force for this step
-        out, value, state = policy.step(x, state, now if critic_reads_task else None)
+        out, value, state = policy.step(x, state)
         action, logprob = policy.sample(out, generator, greedy)
-        if record_task:  # (a switching bandit's changes between pulls)
-            task[t] = now
+        if record_task:  # the task in force for this step (a switching bandit's changes between pulls)
+            task[t] = env.task_parameters()
         result = env.step(action, generator)
         if after_step is not None:
             after_step()

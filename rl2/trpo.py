@@ -146,8 +146,7 @@ def fit_value(policy: RecurrentActorCritic, optimizer: torch.optim.Optimizer, ro
     for _ in range(cfg.epochs):
         for cols in shuffled_minibatches(rollout.rewards.shape[1], minibatches, generator, device):
             cols = world.part(cols)
-            _, values = policy.unroll(rollout.policy_inputs(cols), policy.initial_state(len(cols), device),
-                                      rollout.task[:, cols])
+            _, values = policy.unroll(rollout.policy_inputs(cols), policy.initial_state(len(cols), device))
             error = ((values - returns[:, cols]) / policy.value_norm.std).pow(2)
             loss = 0.5 * masked_mean(error, None if mask is None else mask[:, cols])
             optimizer.zero_grad(set_to_none=True)

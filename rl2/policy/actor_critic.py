@@ -22,9 +22,6 @@ from rl2.policy.heads import categorical_sample, categorical_stats, gaussian_sam
 from rl2.policy.normalizers import InputNormalizer, ValueNormalizer
 
 
-TASK_VALUE_WIDTH = 64  # the asymmetric critic's tanh layer
-
-
 class RecurrentActorCritic(nn.Module):
     """A recurrent core with a policy head and a value head (as in the paper).
 
@@ -52,7 +49,7 @@ class RecurrentActorCritic(nn.Module):
                  critic: str = "shared", continuous: bool = False, norm_obs: bool = False,
                  norm_reward: bool = False, head_hidden: int = 0, gru_kernel: str = "torch", attn_layers: int = 2,
                  attn_heads: int = 4, attn_context: int = 0, memoryless: bool = False,
-                 init_log_std: float = 0.0, belief_dim: int = 0, task_dim: int = 0) -> None:
+                 init_log_std: float = 0.0, belief_dim: int = 0) -> None:
         super().__init__()
         # The blind yardstick: the same network and training, but each step goes through the core from
         # the zero state with its previous action, reward and done inputs zeroed, so nothing of the
@@ -92,18 +89,6 @@ class RecurrentActorCritic(nn.Module):
         # Belief supervision (training only): a linear read-out of the task's `belief_dim` parameters from
         # the policy's core. Created last, so that every other weight of a seed is as without it.
         self.belief_head = nn.Linear(hidden, belief_dim) if belief_dim else None
-        # The asymmetric critic (task_critic): a tanh layer reads the value features beside the task's
-        # `task_dim` parameters and adds its estimate to the value head's. Its output layer starts at zero,
-        # so a warm start's values begin as its source's; created after the belief head, for the same reason.
-        self.task_dim = task_dim
-        self.task_value = None
-        if task_dim:
-            self.task_value = nn.Sequential(nn.Linear(hidden + task_dim, TASK_VALUE_WIDTH), nn.Tanh(),
-                                            nn.Linear(TASK_VALUE_WIDTH, 1))
-            nn.init.orthogonal_(self.task_value[0].weight, gain=math.sqrt(2))
-            nn.init.zeros_(self.task_value[0].bias)
-            nn.init.zeros_(self.task_value[2].weight)
-            nn.init.zeros_(self.task_value[2].bias)
 
     def _init_weights(self) -> None:
         # Orthogonal recurrent weights as in the paper; a near-uniform initial policy (gain 0.01)
@@ -139,8 +124,7 @@ class RecurrentActorCritic(nn.Module):
         """The parameters that move the value estimate but not the policy."""
         core = list(self.value_core.parameters()) if self.value_core is not None else []
         encoder = list(self.value_encoder.parameters()) if self.value_encoder is not None else []
-        task = list(self.task_value.parameters()) if self.task_value is not None else []
-        return [*encoder, *core, *self.value_torso.parameters(), *self.value_head.parameters(), *task]
+        return [*encoder, *core, *self.value_torso.parameters(), *self.value_head.parameters()]
 
     @property
     def layers_per_core(self) -> int:
@@ -201,42 +185,31 @@ class RecurrentActorCritic(nn.Module):
         out_v, state_v = run_core(self.value_core, x_v, state[L:], self.gru_kernel)
         return (out_pi, out_v), join_states(state_pi, state_v)
 
-    def heads(self, features: tuple[torch.Tensor, torch.Tensor], task: torch.Tensor | None = None
-              ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(policy, value) features [..., H] -> logits [..., A] and values [...] in return units.
-
-        task [..., F]: the task's parameters, which an asymmetric critic's values read (never the logits).
-        Without them (deployment, where no value is used) its values are the value head's alone.
-        """
+    def heads(self, features: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(policy, value) features [..., H] -> logits [..., A] and values [...] in return units."""
         out_pi, out_v = self.policy_torso(features[0]), self.value_torso(features[1])
-        value = self.value_head(out_v).squeeze(-1)
-        if self.task_value is not None and task is not None:
-            value = value + self.task_value(torch.cat([features[1], task.to(features[1].dtype)], -1)).squeeze(-1)
-        return self.policy_head(out_pi), value * self.value_norm.std + self.value_norm.mean
+        value = self.value_head(out_v).squeeze(-1) * self.value_norm.std + self.value_norm.mean
+        return self.policy_head(out_pi), value
 
-    def step(self, x: torch.Tensor, state: RecurrentState, task: torch.Tensor | None = None
-             ) -> tuple[torch.Tensor, torch.Tensor, RecurrentState]:
-        """One step for B tasks: x [B, D] (and the tasks' parameters [B, F] for an asymmetric critic) ->
-        logits [B, A], value [B], next state."""
+    def step(self, x: torch.Tensor, state: RecurrentState) -> tuple[torch.Tensor, torch.Tensor, RecurrentState]:
+        """One step for B tasks: x [B, D] -> logits [B, A], value [B], next state."""
         (out_pi, out_v), state = self._run_core(self.encode(x.unsqueeze(0)), state)  # [1, B, D]
-        logits, value = self.heads((out_pi.squeeze(0), out_v.squeeze(0)), task)
+        logits, value = self.heads((out_pi.squeeze(0), out_v.squeeze(0)))
         return logits, value, state
 
-    def unroll(self, x: torch.Tensor, state0: RecurrentState, task: torch.Tensor | None = None
-               ) -> tuple[torch.Tensor, torch.Tensor]:
+    def unroll(self, x: torch.Tensor, state0: RecurrentState) -> tuple[torch.Tensor, torch.Tensor]:
         """Replays whole trials x [T, B, D] from state0 -> logits [T, B, A], values [T, B].
 
         Each column is one trial from its first step (so state0 is ``initial_state``): the whole
         sequence goes through the core in one call, with no reset inside it.
         """
-        logits, values, _ = self.replay(x, state0, task)
+        logits, values, _ = self.replay(x, state0)
         return logits, values
 
-    def replay(self, x: torch.Tensor, state0: RecurrentState, task: torch.Tensor | None = None
-               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def replay(self, x: torch.Tensor, state0: RecurrentState) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``unroll``, and the policy core's output [T, B, H] beside it (what ``belief`` reads)."""
         features, _ = self._run_core(self.encode(x), state0)  # images go through the CNN once, for all steps
-        logits, values = self.heads(features, task)
+        logits, values = self.heads(features)
         return logits, values, features[0]
 
     def belief(self, features: torch.Tensor) -> torch.Tensor:
