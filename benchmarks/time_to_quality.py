@@ -31,7 +31,7 @@ from rl2 import preset_config
 from rl2.evaluate import EvalResult, NavigationResult, evaluate, mean_ci95
 from rl2.checkpoint import load_policy_weights, write_checkpoint
 from rl2.learner import Learner
-from rl2.train import RunDirError, check_writable, checkpoint_state
+from rl2.train import RunDirError, checkpoint_state, make_writable_dir
 from rl2.zoo import resolve
 
 TARGETS = {"bandit-n100-k5": (77.0, 15.0), "mdp-n10": (150.0, 30.0)}
@@ -89,10 +89,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.save_dir:  # before the training, not after it: a folder that cannot be written would waste it
         try:
-            args.save_dir.mkdir(parents=True, exist_ok=True)
-            check_writable(args.save_dir)  # the run directory's own check: writable, with room for checkpoints
-        except (OSError, RunDirError) as e:
-            parser.error(f"--save-dir {args.save_dir} cannot be written: {getattr(e, 'strerror', None) or e}")
+            make_writable_dir(args.save_dir)  # the run directory's own check: writable, with room for checkpoints
+        except RunDirError as e:
+            parser.error(f"--save-dir: {e}")
     torch.set_num_threads(args.threads)
     for preset in args.presets:
         target, limit = TARGETS.get(preset, (float("inf"), 15.0))

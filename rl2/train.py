@@ -63,12 +63,17 @@ def prepare_run_dir(run_dir: Path, config: Config, overwrite: bool) -> None:
         if not overwrite:
             raise RunDirError(f"run directory {run_dir} exists: pass --resume {run_dir} to continue it or --overwrite")
         shutil.rmtree(run_dir)
+    make_writable_dir(run_dir)
+    write_atomic(run_dir / "config.json", config.to_json() + "\n")
+
+
+def make_writable_dir(run_dir: Path) -> None:
+    """Creates `run_dir` (and its parents) where missing and checks that it can take checkpoints."""
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise RunDirError(f"cannot create run directory {run_dir}: {e.strerror}") from None
     check_writable(run_dir)
-    write_atomic(run_dir / "config.json", config.to_json() + "\n")
 
 
 def check_writable(run_dir: Path) -> None:
