@@ -157,11 +157,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    """The config fields given as flags (``--no-progress`` is the machine's progress set false)."""
+    """The config fields given as flags (``--no-progress`` and ``--no-baselines`` are the machine's
+    progress and baselines set false, so that a resumed run keeps them)."""
     names = ["family", *all_fields()]
     out = {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
-    if getattr(args, "no_progress", False):
-        out["progress"] = False
+    for flag in ("progress", "baselines"):
+        if getattr(args, f"no_{flag}", False):
+            out[flag] = False
     return out
 
 
@@ -200,7 +202,7 @@ def _train(args: argparse.Namespace, world: World) -> int:
     say(f"evaluation on held-out tasks ({run_dir / 'eval.json'}):")
     say(format_eval(result.summary()))
     # No classic baselines navigate mazes from pixels or solve Gymnasium envs: their families have none.
-    if not args.no_baselines and world.is_main and family_of(config.task).baselines is not None:
+    if config.machine.baselines and world.is_main and family_of(config.task).baselines is not None:
         from rl2.compare import Row, compare_baselines, format_table
 
         print("computing the classic baselines on the same held-out tasks ...", flush=True)

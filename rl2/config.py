@@ -160,6 +160,8 @@ class MachineConfig:
     checkpoint_every: int = opt(10, "updates between checkpoints", ge=1)
     keep_checkpoints: int = opt(3, "checkpoints kept on disk", ge=1)
     progress: bool = opt(True, "show a progress bar while training (rl2 train --no-progress sets false)")
+    baselines: bool = opt(True, "rl2 train ends with the classic baselines on the held-out tasks, where the family "
+                          "has them (rl2 train --no-baselines sets false; a resumed run keeps it)")
 
 
 CONFIG_VERSION = 2  # 1: the flat task and the one run group of rl2 before the family registry (rl2.migrate)

@@ -36,13 +36,15 @@ def env_steps(run_dir) -> list[int]:
 
 def test_a_longer_budget_on_one_thread_runs_on_to_it(trained):
     assert env_steps(trained)[-1] == 4800
-    r = rl2("train", "--resume", str(trained), "--total-steps", "9600", "--threads", "1", "--no-progress",
-            "--no-baselines")
+    # No --no-progress or --no-baselines this time: the run keeps what it was first launched with.
+    r = rl2("train", "--resume", str(trained), "--total-steps", "9600", "--threads", "1")
     assert r.returncode == 0, r.stderr
     assert "(update 4, 4,800 env steps)" in r.stdout
     assert env_steps(trained) == [1200 * i for i in range(1, 9)]
     stored = json.loads((trained / "config.json").read_text())
     assert (stored["run"]["total_steps"], stored["machine"]["threads"]) == (9600, 1)
+    assert (stored["machine"]["progress"], stored["machine"]["baselines"]) == (False, False)
+    assert "classic baselines" not in r.stdout and not (trained / "baselines.json").exists()
 
 
 @pytest.mark.parametrize("flags, message", [
