@@ -39,8 +39,13 @@ class TaskConfig:
     family: ClassVar[str] = ""  # the family's registered name, set by each subclass
     box_actions: ClassVar[bool] = False  # Box (continuous) actions: TRPO does not apply
     mean_rewards: ClassVar[bool] = False  # the env reports each reward's mean (StepResult.mean_reward)
-    task_parameters: ClassVar[bool] = False  # the env reports its task's parameters (``task_parameters()``)
     n: int = opt(10, "episodes per trial (bandits: pulls, each an episode of one step)", ge=1)
+
+    @property
+    def task_parameter_dim(self) -> int:
+        """F, the width of the env's ``task_parameters()`` (the target of belief supervision); 0 where the
+        env reports none."""
+        return 0
 
     @property
     def episode_length(self) -> int:
@@ -270,7 +275,7 @@ class Config:
         if self.ppo.reward_credit == "mean" and not self.task.mean_rewards:
             raise ConfigError(f"reward_credit mean needs an env that knows each reward's mean; the {self.task.family} "
                               "family's does not (use sampled)")
-        if self.ppo.belief_coef > 0 and not self.task.task_parameters:
+        if self.ppo.belief_coef > 0 and not self.task.task_parameter_dim:
             raise ConfigError(f"belief_coef needs an env that reports its task's parameters; the {self.task.family} "
                               "family's does not (use 0)")
         if self.ppo.belief_coef > 0 and self.ppo.algo != "ppo":

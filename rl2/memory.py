@@ -35,8 +35,12 @@ def available_bytes() -> int | None:
 
 def training_bytes(config: Config) -> int:
     """Weights with their gradients and Adam's two moments, one minibatch's replay of the core, and the
-    rollout of an update."""
-    return FLOAT * core_training_floats(config) + config.ppo.steps_per_update * ROLLOUT_BYTES_PER_STEP
+    rollout of an update (with belief supervision also the task it records at every step, and the belief
+    head's estimates of it over a minibatch, with their gradient)."""
+    steps = config.ppo.steps_per_update
+    belief = (steps + 2 * (steps // config.ppo.minibatches)) * config.task.task_parameter_dim \
+        if config.ppo.belief_coef > 0 else 0
+    return FLOAT * (core_training_floats(config) + belief) + steps * ROLLOUT_BYTES_PER_STEP
 
 
 def core_training_floats(config: Config) -> int:
@@ -87,6 +91,8 @@ def check_training_fits(config: Config, available: int | None = None) -> None:
     p, ppo = config.policy, config.ppo
     attention = (f" (--rnn transformer, --attn-layers {p.attn_layers}, --attn-heads {p.attn_heads}, "
                  f"{config.task.trial_length}-step trials under {ppo.algo})" if p.rnn == "transformer" else "")
+    belief = (f" with --belief-coef {ppo.belief_coef} ({config.task.task_parameter_dim:,} task parameters recorded "
+              "a step)" if ppo.belief_coef > 0 else "")
     check_fits(training_bytes(config), f"training with --hidden {p.hidden}, --steps-per-update "
-                                       f"{ppo.steps_per_update} and --minibatches {ppo.minibatches}{attention}",
-               available)
+                                       f"{ppo.steps_per_update} and --minibatches {ppo.minibatches}{attention}"
+                                       f"{belief}", available)

@@ -11,8 +11,9 @@ import torch
 
 from rl2 import RL2
 from rl2.baselines.bandits import beta_posterior_mean
-from rl2.config import Config, ConfigError
+from rl2.config import Config, ConfigError, make_task
 from rl2.envs import BanditEnv, MazeEnv, MDPEnv, SwitchingBanditEnv
+from rl2.families import make_env
 from rl2.policy import RecurrentActorCritic
 from rl2.ppo import belief_loss
 from rl2.presets import preset_config
@@ -52,6 +53,15 @@ def test_the_rollout_records_the_task_in_force_at_each_step_and_the_same_trials(
     for field in fields(Rollout):
         if field.name != "task":
             assert torch.equal(getattr(plain, field.name), getattr(recorded, field.name)), field.name
+
+
+@pytest.mark.parametrize("family, values", [("bandit", {"k": 7}), ("switching", {"k": 3}),
+                                            ("mdp", {"states": 6, "actions": 4}), ("maze", {}), ("point", {})])
+def test_a_task_config_knows_the_width_of_its_envs_task_parameters(family, values):
+    # The config's width sizes the memory estimate and admits belief_coef before any env is built.
+    task = make_task(family, **values)
+    assert task.task_parameter_dim == getattr(make_env(task), "task_parameter_dim", 0)
+    assert task.task_parameter_dim == {"bandit": 7, "switching": 3, "mdp": 6 * 4 * 7}.get(family, 0)
 
 
 def test_recording_is_refused_where_the_env_reports_no_task():

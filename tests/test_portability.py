@@ -73,6 +73,9 @@ def test_memory_estimates_grow_with_what_they_count():
     rollout = 1000 * 45
     assert training_bytes(config) == 4 * (4 * 3 * 64 * 65 + 200 * 64 * 4) + rollout
     assert training_bytes(config.replace(critic="separate")) - rollout == 2 * (training_bytes(config) - rollout)
+    # Belief supervision records the task's k = 5 parameters at each of the 1,000 steps, and a
+    # minibatch's 200 steps of the head's estimates with their gradient.
+    assert training_bytes(config.replace(belief_coef=1.0)) - training_bytes(config) == 4 * (1000 + 2 * 200) * 5
     assert results_bytes(1000, 10, methods=2) == 2 * results_bytes(1000, 10)
     check_fits(2**20, "anything", available=2**21)
     with pytest.raises(ConfigError, match=r"^--tasks 9 needs at least 2.0 GiB of memory, more than the 1.0 GiB"):
@@ -84,6 +87,12 @@ def test_memory_estimates_grow_with_what_they_count():
     assert training_bytes(huge) > 10**12 * 45
     with pytest.raises(ConfigError, match="--steps-per-update 1000000000000 and --minibatches 1000000000 needs at"):
         check_training_fits(huge, available=24 * 2**30)
+    # a large MDP's recorded task: 100 states x 10 actions x 101 parameters a step, 9.7 GB at 24,000 steps
+    believe = preset_config("mdp-n10", states=100, actions=10, belief_coef=1.0)
+    with pytest.raises(ConfigError, match=r"--minibatches 4 with --belief-coef 1.0 \(101,000 task parameters recorded "
+                                          r"a step\) needs at least 1[0-9].[0-9] GiB"):
+        check_training_fits(believe, available=8 * 2**30)
+    check_training_fits(believe.replace(belief_coef=0.0), available=8 * 2**30)
 
 
 @pytest.mark.parametrize("args, needle", [

@@ -60,6 +60,6 @@ class TrialEnv(Protocol):
         ...
 
     # Envs whose task is a few numbers they hold (bandits, MDPs; their family config's
-    # ``task_parameters``) also define ``task_parameters() -> [B, F]``: the task in force for the next
+    # ``task_parameter_dim`` is not 0) also define ``task_parameters() -> [B, F]``: the task in force for the next
     # step, as floats, which belief supervision (``belief_coef``) teaches the core to estimate; and
     # ``task_parameter_dim`` (F), known before any reset.

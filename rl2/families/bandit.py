@@ -22,10 +22,13 @@ class BanditConfig(TaskConfig):
 
     family: ClassVar[str] = "bandit"
     mean_rewards: ClassVar[bool] = True  # an arm's success probability
-    task_parameters: ClassVar[bool] = True  # the arms' success probabilities (those in force, where they switch)
     k: int = opt(5, "bandits: number of arms", ge=2)
     time_obs: bool = opt(False, "bandits: the observation also carries the share of the trial's pulls still "
                                 "to come (1 at the first pull); the paper's agent sees none")
+
+    @property
+    def task_parameter_dim(self) -> int:
+        return self.k  # the arms' success probabilities (those in force, where they switch)
 
     @property
     def episode_length(self) -> int:

@@ -21,10 +21,13 @@ class MDPConfig(TaskConfig):
 
     family: ClassVar[str] = "mdp"
     mean_rewards: ClassVar[bool] = True  # the task's mean reward of (state, action), before its unit Gaussian noise
-    task_parameters: ClassVar[bool] = True  # mean rewards and transition rows
     states: int = opt(10, "mdp: number of states", ge=1)
     actions: int = opt(5, "mdp: number of actions", ge=2)
     horizon: int = opt(10, "mdp: steps per episode", ge=1)
+
+    @property
+    def task_parameter_dim(self) -> int:
+        return self.states * self.actions * (1 + self.states)  # mean rewards and transition rows
 
     @property
     def episode_length(self) -> int:
