@@ -178,9 +178,10 @@ def collect_trials(env: TrialEnv, policy: RecurrentActorCritic, tasks: Any, epis
     trial_end = ended.clone()
     trial_end[-1] |= v[-1]  # a trial cut at max_steps ends there too
     zero = torch.zeros((), device=device)
+    task = task[:steps].masked_fill_(~v[..., None], 0)  # in place: an MDP's task is the rollout's widest tensor
     return Rollout(inputs[:steps], actions[:steps], logprobs[:steps], torch.where(v, values[:steps], zero),
                    torch.where(v, rewards[:steps], zero), terminated[:steps] & v, truncated[:steps] & v,
-                   trial_end, v, success[:steps] & v, pixels[:steps], task[:steps] * v[..., None])
+                   trial_end, v, success[:steps] & v, pixels[:steps], task)
 
 
 def episodes_done_at(terminated: torch.Tensor, truncated: torch.Tensor) -> torch.Tensor:
