@@ -11,7 +11,8 @@ episode index, (RL² − blind) / (oracle − blind), is printed with a paired-b
 PRESET-ARM-sSEED, trained by the command printed before it: a finished run is reused, an unfinished
 one resumed (a long campaign outlives a session). The figures go to PRESET-sSEED.json there, the
 form `scripts/zoo_add.py --yardsticks` reads, and the plot of the three arms per episode index to
-PRESET-sSEED.png (`--plot-only` redraws it from the JSON).
+PRESET-sSEED.png (`--plot-only` redraws it from the JSON). `--greedy` evaluates the same arms taking
+their most likely action at every step in place of sampling it (PRESET-sSEED-greedy.json and .png).
 
     python benchmarks/adaptation.py point-nav --seeds 0 1
     python benchmarks/adaptation.py point-nav-sparse --set lr=1e-3 gamma=0.995
@@ -60,12 +61,13 @@ def train_arm(preset: str, arm: str, seed: int, overrides: dict, threads: int, o
             "env_steps": model.learner.env_steps}
 
 
-def measure(preset: str, seed: int, overrides: dict, threads: int, out: Path, trials: int | None) -> dict:
-    results, figures = {}, {"preset": preset, "seed": seed, "overrides": overrides, "arms": {}}
+def measure(preset: str, seed: int, overrides: dict, threads: int, out: Path, trials: int | None,
+            greedy: bool = False) -> dict:
+    results, figures = {}, {"preset": preset, "seed": seed, "overrides": overrides, "greedy": greedy, "arms": {}}
     for arm in ARMS:
         run = train_arm(preset, arm, seed, overrides, threads, out)
         model = run.pop("model")
-        result = model.evaluate(trials=trials or model.config.run.eval_trials)
+        result = model.evaluate(trials=trials or model.config.run.eval_trials, greedy=greedy)
         results[arm] = result
         summary = result.summary()
         figures["arms"][arm] = {**run, "episode_returns": summary["episode_return_mean"],
@@ -81,7 +83,8 @@ def measure(preset: str, seed: int, overrides: dict, threads: int, out: Path, tr
 
 def print_table(figures: dict) -> None:
     arms = figures["arms"]
-    print(f"\n{figures['preset']}, training seed {figures['seed']}, {figures['trials']} held-out tasks")
+    acting = ", the most likely action at each step" if figures.get("greedy") else ""
+    print(f"\n{figures['preset']}, training seed {figures['seed']}, {figures['trials']} held-out tasks{acting}")
     print("| episode | RL² | oracle | blind | gap closed (95% CI) |" +
           (" success RL² / oracle / blind |" if "episode_success_rate" in arms["rl2"] else ""))
     for k, gap in enumerate(figures["gap_closed"]["mean"]):
@@ -102,19 +105,21 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("runs/adaptation"))
     parser.add_argument("--plot-only", action="store_true", help="redraw the figures of measured seeds, no training")
+    parser.add_argument("--greedy", action="store_true",
+                        help="evaluate every arm taking its most likely action instead of sampling (PRESET-sSEED-greedy.*)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     overrides = parse_overrides(args.set)
     for seed in args.seeds:
         print(f"{args.preset}, seed {seed} ({args.threads} threads, torch {torch.__version__})", flush=True)
-        path = args.out / f"{args.preset}-s{seed}.json"
+        path = args.out / f"{args.preset}-s{seed}{'-greedy' if args.greedy else ''}.json"
         if args.plot_only:
             if not path.is_file():
                 parser.error(f"--plot-only: {path} does not exist (seed {seed} is not measured under {args.out})")
             figures = json.loads(path.read_text())
         else:
-            figures = measure(args.preset, seed, overrides, args.threads, args.out, args.trials)
+            figures = measure(args.preset, seed, overrides, args.threads, args.out, args.trials, args.greedy)
             path.write_text(json.dumps(figures, indent=1))
         print_table(figures)
         path.with_suffix(".png").write_bytes(png_bytes(yardstick_curve(figures)))

@@ -64,6 +64,13 @@ def test_adaptation_trains_three_arms_then_redraws_from_its_json(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     assert figure.exists() and "| 2 |" in r.stdout
 
+    # The trained arms again, each taking its most likely action: figures of their own beside the sampled ones.
+    r = script("adaptation.py", "point-nav", "--greedy", *common)
+    assert r.returncode == 0, r.stderr[-2000:]
+    greedy = json.loads((tmp_path / "point-nav-s0-greedy.json").read_text())
+    assert greedy["greedy"] and "most likely action" in r.stdout and "rl2 train" not in r.stdout
+    assert greedy["arms"]["rl2"]["episode_returns"] != measured["arms"]["rl2"]["episode_returns"]
+
     r = script("adaptation.py", "point-nav", "--plot-only", "--trials", "4", "--seeds", "7", "--out", str(tmp_path))
     assert r.returncode == 2 and "point-nav-s7.json does not exist" in r.stderr
     assert "Traceback" not in r.stderr
