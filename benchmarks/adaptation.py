@@ -106,7 +106,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/adaptation"))
     parser.add_argument("--plot-only", action="store_true", help="redraw the figures of measured seeds, no training")
     parser.add_argument("--greedy", action="store_true",
-                        help="evaluate every arm taking its most likely action instead of sampling (PRESET-sSEED-greedy.*)")
+                        help="evaluate every arm on its most likely actions instead of sampled ones "
+                             "(PRESET-sSEED-greedy.json and .png)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
