@@ -21,11 +21,16 @@ class MDPEnv:
     def __init__(self, states: int, actions: int, horizon: int) -> None:
         self.num_states = states
         self.num_actions = actions
-        self.task_parameter_dim = states * actions * (1 + states)
+        self.task_parameter_dim = self.parameter_dim(states, actions)
         self.episode_length = horizon
         self.obs_dim = states
         self.obs_shape = (states,)
         self.tasks: MDPTasks | None = None
+
+    @staticmethod
+    def parameter_dim(states: int, actions: int) -> int:
+        """F of ``task_parameters()``: S*A mean rewards, then S*A transition rows of S probabilities."""
+        return states * actions * (1 + states)
 
     def reset(self, tasks: MDPTasks) -> torch.Tensor:
         self.tasks = tasks

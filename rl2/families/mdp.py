@@ -27,7 +27,7 @@ class MDPConfig(TaskConfig):
 
     @property
     def task_parameter_dim(self) -> int:
-        return self.states * self.actions * (1 + self.states)  # mean rewards and transition rows
+        return MDPEnv.parameter_dim(self.states, self.actions)
 
     @property
     def episode_length(self) -> int:
