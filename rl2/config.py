@@ -92,6 +92,8 @@ class PolicyConfig:
     attn_heads: int = opt(4, "transformer: attention heads (must divide hidden)", ge=1)
     attn_context: int = opt(0, "transformer: steps its attention and key/value cache hold, the longest trial it can "
                             "run (0 = the trial length, n x episode steps)", ge=0)
+    attn_sink: bool = opt(False, "transformer: a learned token before every trial's first step that each step can "
+                          "attend to (an attention sink), so that a head can attend to nothing and its weights count")
 
     def context(self, trial_length: int) -> int:
         """The transformer's context for trials of `trial_length` steps."""

@@ -42,8 +42,9 @@ def test_sinusoidal_positions_are_sines_and_cosines_whose_products_depend_on_the
 @pytest.mark.parametrize("critic", ["shared", "separate"])
 @pytest.mark.parametrize("head_hidden", [0, 8])
 @pytest.mark.parametrize("continuous", [False, True])
-def test_streamed_steps_equal_the_batched_replay(critic, head_hidden, continuous):
-    policy = transformer_policy(3, 4, critic=critic, head_hidden=head_hidden, continuous=continuous)
+@pytest.mark.parametrize("sink", [False, True])
+def test_streamed_steps_equal_the_batched_replay(critic, head_hidden, continuous, sink):
+    policy = transformer_policy(3, 4, critic=critic, head_hidden=head_hidden, continuous=continuous, attn_sink=sink)
     x = torch.randn(12, 5, policy.input_dim)  # a trial as long as the context
     logits, values = policy.unroll(x, policy.initial_state(5))
     state = policy.initial_state(5)
@@ -247,3 +248,17 @@ def test_cli_trains_and_resumes_a_transformer(tmp_path, rl2_cmd):
                         str(tmp_path / "short")], capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "attn_context 5" in r.stderr, r.stderr
 
+
+
+def test_a_sink_is_a_token_every_step_attends_to_and_only_a_sink_core_has_its_weights():
+    plain, sunk = transformer_policy(3, 4), transformer_policy(3, 4, attn_sink=True)
+    assert "core.sink" in dict(sunk.named_parameters()) and "core.sink" not in dict(plain.named_parameters())
+    # Everything else is drawn as before: the sink is created last.
+    shared = {name: w for name, w in plain.state_dict().items()}
+    assert all(torch.equal(w, shared[name]) for name, w in sunk.state_dict().items() if name != "core.sink")
+    # The first step attends to itself and the sink, so the sink moves it (and a plain core's does not).
+    x = torch.randn(12, 5, plain.input_dim)
+    with torch.no_grad():
+        first = sunk.core(x)[0]
+        sunk.core.sink.add_(torch.randn_like(sunk.core.sink))  # not a constant: LayerNorm removes one
+        assert (sunk.core(x)[0] - first).abs().max() > 0.01

@@ -48,7 +48,7 @@ class RecurrentActorCritic(nn.Module):
     def __init__(self, obs_dim: int | tuple[int, ...], num_actions: int, rnn: str = "gru", hidden: int = 256,
                  critic: str = "shared", continuous: bool = False, norm_obs: bool = False,
                  norm_reward: bool = False, head_hidden: int = 0, gru_kernel: str = "torch", attn_layers: int = 2,
-                 attn_heads: int = 4, attn_context: int = 0, memoryless: bool = False,
+                 attn_heads: int = 4, attn_context: int = 0, attn_sink: bool = False, memoryless: bool = False,
                  init_log_std: float = 0.0, belief_dim: int = 0) -> None:
         super().__init__()
         # The blind yardstick: the same network and training, but each step goes through the core from
@@ -69,7 +69,7 @@ class RecurrentActorCritic(nn.Module):
         self.encoder = make_encoder(self.obs_shape)
         self.value_encoder = make_encoder(self.obs_shape) if critic == "separate" else None
         core_input = self.input_dim if self.encoder is None else self.encoder.out_dim + num_actions + 2
-        attn = dict(attn_layers=attn_layers, attn_heads=attn_heads, attn_context=attn_context)
+        attn = dict(attn_layers=attn_layers, attn_heads=attn_heads, attn_context=attn_context, attn_sink=attn_sink)
         self.core = make_core(rnn, core_input, hidden, **attn)
         self.value_core = make_core(rnn, core_input, hidden, **attn) if critic == "separate" else None
         # Optional torsos: a tanh layer each, so the heads read a nonlinear function of the state

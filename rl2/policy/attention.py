@@ -17,6 +17,14 @@ Positions are sinusoidal (Vaswani et al. 2017) and count the steps of the whole 
 ends (the episode-done flag is an input, as for the recurrent cores): they carry no weights, so the
 checkpoint is the same whatever the context, and every position up to it is defined.
 
+With ``sink``, a learned token stands before every trial's first step (without a position code), and
+each step may attend to it. Softmax weights sum to 1, so without such a token a head must spread all
+its weight over the steps it has seen; with it, a head can attend to nothing, and the weight it puts on
+the steps it matches grows with how many there are: a count, which exploration needs (how often an arm
+was pulled). Attention sinks of this kind are what trained language models grow on their first token
+(Xiao et al. 2023); here the token is given. The sink's keys and values depend on the weights alone,
+so a cache computes them once, at a trial's first step.
+
 Normalization is pre-LayerNorm (x + f(LN(x)) in each block, one LN after the last): the residual
 path is then the identity, so gradients reach early layers unscaled and the stack trains without a
 learning-rate warm-up (Xiong et al. 2020); in RL this reordering is what made transformers train
@@ -112,9 +120,10 @@ class Block(nn.Module):
 class CausalTransformer(nn.Module):
     """Input projection, sinusoidal trial positions, `layers` pre-LN blocks of `heads` heads and a
     final LayerNorm; outputs of size `width` at each step. `context`: the most steps a trial may have
-    (the cache's size)."""
+    (the cache holds one more with `sink`, the learned token before the first step)."""
 
-    def __init__(self, input_size: int, width: int, layers: int, heads: int, context: int) -> None:
+    def __init__(self, input_size: int, width: int, layers: int, heads: int, context: int,
+                 sink: bool = False) -> None:
         super().__init__()
         if width % heads:
             raise ConfigError(f"the transformer's width (hidden) must be a multiple of attn_heads {heads}, got {width}")
@@ -126,6 +135,8 @@ class CausalTransformer(nn.Module):
         self.norm = nn.LayerNorm(width)
         # Not persistent: computed from the context, so checkpoints hold weights only.
         self.register_buffer("positions", sinusoidal_positions(context, width), persistent=False)
+        # Created only where asked for, so that a core without it keeps its weights and checkpoints.
+        self.sink = nn.Parameter(torch.empty(width)) if sink else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -139,6 +150,10 @@ class CausalTransformer(nn.Module):
         for block in self.blocks:
             for out in (block.proj, block.mlp[2]):
                 out.weight.data.mul_(1 / math.sqrt(2 * self.layers))
+        if self.sink is not None:  # it stands one step before the first: position -1's code, no random draw
+            with torch.no_grad():
+                self.sink.copy_(sinusoidal_positions(2, self.width)[1] * self.sink.new_tensor([-1.0, 1.0]).repeat(
+                    self.width // 2 + 1)[: self.width])
 
     def empty_cache(self, batch: int, device: torch.device | str) -> KVCache:
         """The context at a trial's start: nothing seen (buffers come with the first step)."""
@@ -154,8 +169,12 @@ class CausalTransformer(nn.Module):
         T = x.shape[0]
         self._check_length(T)
         h = (self.input(x) + self.positions[:T, None]).transpose(0, 1)  # [B, T, W]
+        if self.sink is not None:  # the sink before step 0: causal attention lets every step see it
+            h = torch.cat([self.sink.expand(h.shape[0], 1, -1), h], 1)
         for block in self.blocks:
             h = block(h)
+        if self.sink is not None:
+            h = h[:, 1:]
         return self.norm(h).transpose(0, 1)
 
     def step(self, x: torch.Tensor, cache: KVCache) -> tuple[torch.Tensor, KVCache]:
@@ -163,10 +182,15 @@ class CausalTransformer(nn.Module):
         (inference: rollouts and ``Agent.act``; the buffers are written in place)."""
         p = cache.position
         self._check_length(p + 1)
+        offset = int(self.sink is not None)  # the cache's slot 0 holds the sink's keys and values
         if cache.keys is None:
-            shape = (self.layers, cache.batch, self.heads, self.context, self.width // self.heads)
+            shape = (self.layers, cache.batch, self.heads, self.context + offset, self.width // self.heads)
             cache = KVCache(cache.batch, cache.device, p, x.new_zeros(shape), x.new_zeros(shape))
+            if self.sink is not None:
+                g = self.sink.expand(cache.batch, 1, -1)
+                for layer, block in enumerate(self.blocks):
+                    g = block.step(g, cache.keys[layer], cache.values[layer], 0)
         h = (self.input(x) + self.positions[p])[:, None]  # [B, 1, W]
         for layer, block in enumerate(self.blocks):
-            h = block.step(h, cache.keys[layer], cache.values[layer], p)
+            h = block.step(h, cache.keys[layer], cache.values[layer], p + offset)
         return self.norm(h[:, 0]), cache.advanced()

@@ -22,11 +22,11 @@ GRU_KERNELS = ("torch", "fused", "auto")
 
 
 def make_core(rnn: str, input_size: int, hidden: int, attn_layers: int = 2, attn_heads: int = 4,
-              attn_context: int = 0) -> nn.GRU | nn.LSTM | CausalTransformer:
+              attn_context: int = 0, attn_sink: bool = False) -> nn.GRU | nn.LSTM | CausalTransformer:
     """A one-layer "gru" or "lstm" core, sequence-first, or a "transformer" of width `hidden` (the
     attn_ arguments are its own)."""
     if rnn == "transformer":
-        return CausalTransformer(input_size, hidden, attn_layers, attn_heads, attn_context)
+        return CausalTransformer(input_size, hidden, attn_layers, attn_heads, attn_context, sink=attn_sink)
     return {"gru": nn.GRU, "lstm": nn.LSTM}[rnn](input_size, hidden)
 
 
