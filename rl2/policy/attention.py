@@ -46,9 +46,10 @@ from rl2.config import ConfigError
 MLP_RATIO = 4  # the MLP's hidden width, a multiple of the model width (as in GPT-2 and GTrXL)
 
 
-def sinusoidal_positions(length: int, width: int) -> torch.Tensor:
-    """[length, width]: position t's code, sin(t / 10000^(2i/width)) in column 2i and cos in 2i + 1."""
-    t = torch.arange(length, dtype=torch.float64)[:, None]
+def sinusoidal_positions(length: int, width: int, start: int = 0) -> torch.Tensor:
+    """[length, width]: the codes of positions start, ..., start + length - 1; position t's is
+    sin(t / 10000^(2i/width)) in column 2i and cos in 2i + 1."""
+    t = torch.arange(start, start + length, dtype=torch.float64)[:, None]
     freq = torch.exp(torch.arange(0, width, 2, dtype=torch.float64) * (-math.log(10_000.0) / width))
     codes = torch.zeros(length, width, dtype=torch.float64)
     codes[:, 0::2] = torch.sin(t * freq)
@@ -152,8 +153,7 @@ class CausalTransformer(nn.Module):
                 out.weight.data.mul_(1 / math.sqrt(2 * self.layers))
         if self.sink is not None:  # it stands one step before the first: position -1's code, no random draw
             with torch.no_grad():
-                self.sink.copy_(sinusoidal_positions(2, self.width)[1] * self.sink.new_tensor([-1.0, 1.0]).repeat(
-                    self.width // 2 + 1)[: self.width])
+                self.sink.copy_(sinusoidal_positions(1, self.width, start=-1)[0])
 
     def empty_cache(self, batch: int, device: torch.device | str) -> KVCache:
         """The context at a trial's start: nothing seen (buffers come with the first step)."""
