@@ -41,7 +41,8 @@ def build_policy(config: Config, device: torch.device | str = "cpu", env: TrialE
                                 norm_obs=p.norm_obs, norm_reward=p.norm_reward, head_hidden=p.head_hidden,
                                 memoryless=p.memoryless, init_log_std=p.init_log_std,
                                 gru_kernel=choose_gru_kernel(config, torch.device(device)), attn_layers=p.attn_layers,
-                                attn_heads=p.attn_heads, attn_context=p.context(config.task.trial_length), attn_sink=p.attn_sink,
+                                attn_heads=p.attn_heads, attn_context=p.context(config.task.trial_length),
+                                attn_sink=p.attn_sink,
                                 belief_dim=env.task_parameter_dim if config.ppo.belief_coef > 0 else 0).to(device)
 
 

@@ -34,7 +34,8 @@ def test_sinusoidal_positions_are_sines_and_cosines_whose_products_depend_on_the
     assert codes[7, 0] == pytest.approx(math.sin(7), abs=1e-6) and codes[7, 1] == pytest.approx(math.cos(7), abs=1e-6)
     assert codes[7, 2] == pytest.approx(math.sin(7 / 10_000 ** (2 / 8)), abs=1e-6)
     before = sinusoidal_positions(3, 8, start=-1)  # positions -1, 0, 1: sin is odd, cos even
-    assert torch.equal(before[1:], codes[:2].float()) and torch.allclose(before[0], codes[1].float() * torch.tensor([-1.0, 1.0] * 4))
+    assert torch.equal(before[1:], codes[:2].float())
+    assert torch.allclose(before[0], codes[1].float() * torch.tensor([-1.0, 1.0] * 4))
     # sin a sin b + cos a cos b = cos(a - b): each pair's product is a function of the offset alone.
     gram = codes @ codes.T
     assert torch.allclose(gram[3, 10], gram[30, 37], atol=1e-5) and torch.allclose(gram.diagonal(), torch.full((50,), 4.0,
