@@ -221,8 +221,8 @@ class Learner:
         missing, extra = sorted(set(own) - set(weights)), sorted(set(weights) - set(own))
         if missing or extra:
             raise ConfigError(f"cannot start from {source}: another network ({(missing or extra)[0]} is "
-                              f"{'not in the one there' if missing else 'not in this one'}: critic, head_hidden "
-                              "or the normalizers differ)")
+                              f"{'not in the one there' if missing else 'not in this one'}: the core (rnn, "
+                              "attn_layers, attn_sink), critic, head_hidden or the normalizers differ)")
         for name, value in own.items():
             if weights[name].shape != value.shape:
                 raise ConfigError(f"cannot start from {source}: {name} is {list(weights[name].shape)} there, "
