@@ -252,14 +252,13 @@ def test_cli_trains_and_resumes_a_transformer(tmp_path, rl2_cmd):
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "attn_context 5" in r.stderr, r.stderr
 
 
-
 def test_a_sink_is_a_token_every_step_attends_to_and_only_a_sink_core_has_its_weights():
     plain, sunk = transformer_policy(3, 4), transformer_policy(3, 4, attn_sink=True)
     assert "core.sink" in dict(sunk.named_parameters()) and "core.sink" not in dict(plain.named_parameters())
-    # Everything else is drawn as before: the sink is created last.
-    shared = {name: w for name, w in plain.state_dict().items()}
+    # Everything else is drawn as before: the sink starts as position -1's code, no random draw.
+    shared = plain.state_dict()
     assert all(torch.equal(w, shared[name]) for name, w in sunk.state_dict().items() if name != "core.sink")
-    # The first step attends to itself and the sink, so the sink moves it (and a plain core's does not).
+    # The first step attends to itself and the sink, so the sink moves it.
     x = torch.randn(12, 5, plain.input_dim)
     with torch.no_grad():
         first = sunk.core(x)[0]
