@@ -18,8 +18,8 @@ ends (the episode-done flag is an input, as for the recurrent cores): they carry
 checkpoint is the same whatever the context, and every position up to it is defined.
 
 With ``sink``, a learned token stands before every trial's first step (it starts as position -1's
-code, and no position code is added to it), and each step may attend to it. Softmax weights sum to 1, so without such a token a head must spread all
-its weight over the steps it has seen; with it, a head can attend to nothing, and the weight it puts on
+code, and no position code is added to it), and each step may attend to it. Softmax weights sum to
+1, so without such a token a head must spread all its weight over the steps it has seen; with it, a head can attend to nothing, and the weight it puts on
 the steps it matches grows with how many there are: a count, which exploration needs (how often an arm
 was pulled). Attention sinks of this kind are what trained language models grow on their first token
 (Xiao et al. 2023); here the token is given. The sink's keys and values depend on the weights alone,
