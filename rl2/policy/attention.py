@@ -19,11 +19,12 @@ checkpoint is the same whatever the context, and every position up to it is defi
 
 With ``sink``, a learned token stands before every trial's first step (it starts as position -1's
 code, and no position code is added to it), and each step may attend to it. Softmax weights sum to
-1, so without such a token a head must spread all its weight over the steps it has seen; with it, a head can attend to nothing, and the weight it puts on
-the steps it matches grows with how many there are: a count, which exploration needs (how often an arm
-was pulled). Attention sinks of this kind are what trained language models grow on their first token
-(Xiao et al. 2023); here the token is given. The sink's keys and values depend on the weights alone,
-so a cache computes them once, at a trial's first step.
+1, so without such a token a head must spread all its weight over the steps it has seen; with it, a
+head can attend to nothing, and the weight it puts on the steps it matches grows with how many there
+are: a count, which exploration needs (how often an arm was pulled). Attention sinks of this kind
+are what trained language models grow on their first token (Xiao et al. 2023); here the token is
+given. The sink's keys and values depend on the weights alone, so a cache computes them once, at a
+trial's first step.
 
 Normalization is pre-LayerNorm (x + f(LN(x)) in each block, one LN after the last): the residual
 path is then the identity, so gradients reach early layers unscaled and the stack trains without a
