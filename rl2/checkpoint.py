@@ -70,14 +70,9 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         raise CheckpointError(f"{path} cannot be decoded: {e}") from None
 
 
-def load_policy_weights(path: Path) -> dict[str, Any]:
-    """The policy weights (and normalizer statistics) of a checkpoint file, or of a run directory's
-    newest valid checkpoint: what a warm start begins from."""
-    return read_warm_start(path)[1]
-
-
 def read_warm_start(path: Path) -> tuple[Path, dict[str, Any]]:
-    """The checkpoint file a warm start from `path` reads, and its policy weights."""
+    """The checkpoint file a warm start from `path` (a checkpoint file, or a run directory's newest valid
+    checkpoint) reads, and its policy weights (with the normalizers' statistics)."""
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"cannot start from {path}: it does not exist")

@@ -29,14 +29,13 @@ import torch
 
 from rl2 import fused_gru
 from rl2.atomic import write_atomic
-from rl2.checkpoint import (FORMAT_VERSION, CheckpointError, list_checkpoints, load_latest, read_warm_start,
-                            save_checkpoint)
+from rl2.checkpoint import FORMAT_VERSION, CheckpointError, list_checkpoints, load_latest, save_checkpoint
 from rl2.config import Config, ConfigError, check_resumable
 from rl2.distributed import SINGLE, World
 from rl2.evaluate import EvalResult, NavigationResult, evaluate
 from rl2.learner import IterationResult, Learner, fused_gru_unfit, requested_gru_kernel
 from rl2.memory import check_training_fits
-from rl2.zoo import resolve, sha256_of
+from rl2.zoo import warm_start_source
 
 MIN_FREE_BYTES = 50 * 2**20  # a run writes a few MB of checkpoints and logs; refuse below this
 
@@ -174,7 +173,8 @@ def check_finite(learner: Learner, result: IterationResult) -> None:
             raise TrainingFault(f"update {result.update}: {name} is {value}; stopped, last good checkpoint kept")
     for name, param in learner.policy.named_parameters():
         if not bool(torch.isfinite(param).all()):
-            raise TrainingFault(f"update {result.update}: parameter {name} is not finite; stopped, last good checkpoint kept")
+            raise TrainingFault(f"update {result.update}: parameter {name} is not finite; "
+                                "stopped, last good checkpoint kept")
 
 
 class _SignalFlag:
@@ -233,13 +233,6 @@ def restore_learner(config: Config, state: dict, device: torch.device, world: Wo
     return learner
 
 
-def warm_start_source(init_from: str) -> tuple[dict, dict]:
-    """Where a warm start from `init_from` (a run, a checkpoint or ``zoo:NAME``) begins: the file it reads,
-    with its checksum, and that file's policy weights."""
-    file, weights = read_warm_start(resolve(init_from))
-    return {"init_from": init_from, "file": str(file), "sha256": sha256_of(file)}, weights
-
-
 def _start(config: Config, run_dir: Path, resume: bool, overwrite: bool, device: torch.device,
            out: TextIO, world: World) -> Learner:
     """The learner a run starts from: fresh, or the newest checkpoint's (chosen and read by rank 0,
@@ -281,7 +274,8 @@ def _start(config: Config, run_dir: Path, resume: bool, overwrite: bool, device:
         name, state = found
         learner = restore_learner(config, state, device, world)
         if world.is_main:
-            print(f"resuming {run_dir} from {name} (update {learner.update}, {learner.env_steps:,} env steps)", file=out)
+            print(f"resuming {run_dir} from {name} (update {learner.update}, {learner.env_steps:,} env steps)",
+                  file=out)
     # Resolved here rather than at the first update, so a fallback is told before training starts.
     note = learner.policy.resolve_gru_kernel()
     if note and world.is_main:

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from rl2.checkpoint import CheckpointError
+from rl2.checkpoint import CheckpointError, read_warm_start
 
 PREFIX = "zoo:"
 INDEX = "index.json"
@@ -87,6 +87,13 @@ def resolve(source: str | Path) -> Path:
     if not text.startswith(PREFIX):
         return Path(source)
     return zoo_dir() / entry_named(text[len(PREFIX):]).path
+
+
+def warm_start_source(init_from: str | Path) -> tuple[dict, dict]:
+    """Where a warm start from `init_from` (a run, a checkpoint or ``zoo:NAME``) begins: the file it reads,
+    with its checksum, and that file's policy weights."""
+    file, weights = read_warm_start(resolve(init_from))
+    return {"init_from": str(init_from), "file": str(file), "sha256": sha256_of(file)}, weights
 
 
 def zoo_origin(command: str) -> str | None:

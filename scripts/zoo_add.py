@@ -34,8 +34,9 @@ from rl2.zoo import (INDEX, ZooEntry, load_index, logged_training, manifest_json
 
 
 def refuse(message: str) -> None:
-    """Bad input: one line on stderr and exit code 2, as the CLI does; nothing is written."""
-    print(f"zoo_add: {message}", file=sys.stderr)
+    """Bad input: one line on stderr, named for the script that runs (this one or zoo_source.py), and exit
+    code 2, as the CLI does; nothing is written."""
+    print(f"{Path(sys.argv[0]).stem}: {message}", file=sys.stderr)
     sys.exit(2)
 
 
@@ -77,7 +78,8 @@ def main() -> int:
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--name", required=True, help="the agent's name in the zoo (zoo:NAME)")
     parser.add_argument("--command", required=True, help="the exact command that trained it")
-    parser.add_argument("--preset", default=None, help="its preset (default: --name without a training seed's -sN suffix)")
+    parser.add_argument("--preset", default=None,
+                        help="its preset (default: --name without a training seed's -sN suffix)")
     parser.add_argument("--paper", type=float, default=None, help="the paper's RL² figure for this setting")
     parser.add_argument("--notes", default="")
     parser.add_argument("--yardsticks", type=Path, default=None,
@@ -117,7 +119,8 @@ def main() -> int:
                       **{arm: {key: figures["arms"][arm][key] for key in figures["arms"][arm]
                                if key.startswith("episode_") or key in ("train_minutes", "env_steps")}
                          for arm in ("oracle", "blind")}}
-    success = {"episode_success_rate": evaluation["episode_success_rate"]} if "episode_success_rate" in evaluation else {}
+    success = ({"episode_success_rate": evaluation["episode_success_rate"]}
+               if "episode_success_rate" in evaluation else {})
     directory.mkdir(parents=True, exist_ok=True)
     path = write_checkpoint(directory / f"{args.name}.pt", weights_only(state))
     entry = ZooEntry(

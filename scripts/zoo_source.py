@@ -19,12 +19,7 @@ from pathlib import Path
 from rl2.atomic import write_atomic
 from rl2.checkpoint import CheckpointError
 from rl2.zoo import entry_named, load_index, zoo_dir
-
-
-def refuse(message: str) -> None:
-    """Bad input: one line on stderr and exit code 2, as the CLI does; nothing is written."""
-    print(f"zoo_source: {message}", file=sys.stderr)
-    sys.exit(2)
+from zoo_add import refuse  # the scripts' own folder is on the path of either
 
 
 def git(root: Path, *args: str) -> bytes:
