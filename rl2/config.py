@@ -94,6 +94,8 @@ class PolicyConfig:
                             "run (0 = the trial length, n x episode steps)", ge=0)
     attn_sink: bool = opt(False, "transformer: a learned token before every trial's first step that each step can "
                           "attend to (an attention sink), so that a head can attend to nothing and its weights count")
+    weight_norm: bool = opt(False, "weight normalization, as in the paper: each row of the recurrent core's weights "
+                            "and of the heads' is a learned length times a unit direction (gru, lstm)")
 
     def context(self, trial_length: int) -> int:
         """The transformer's context for trials of `trial_length` steps."""
@@ -288,6 +290,9 @@ class Config:
                               f"{self.ppo.algo} (use auto or torch)")
         if self.policy.rnn == "transformer":
             self._check_transformer()
+        if self.policy.weight_norm and self.policy.rnn == "transformer":
+            raise ConfigError("weight_norm reparameterizes recurrent cores (gru, lstm); the transformer normalizes "
+                              "its activations with LayerNorm instead (use false)")
         if self.trials_per_update % self.ppo.minibatches:
             raise ConfigError(
                 f"minibatches must divide the {self.trials_per_update} trials per update, got {self.ppo.minibatches}"
@@ -302,9 +307,9 @@ class Config:
             raise ConfigError(f"hidden must be a multiple of attn_heads {p.attn_heads} (each head gets hidden / "
                               f"attn_heads dimensions), got {p.hidden}")
         if p.attn_context and p.attn_context < trial:
-            raise ConfigError(f"attn_context {p.attn_context} is shorter than the trial ({trial} steps: n={self.task.n} "
-                              f"episodes x {self.task.episode_length}); a trial is one context: raise it, or 0 for "
-                              "the trial length")
+            raise ConfigError(f"attn_context {p.attn_context} is shorter than the trial ({trial} steps: "
+                              f"n={self.task.n} episodes x {self.task.episode_length}); a trial is one context: "
+                              "raise it, or 0 for the trial length")
         longest, context = self.task.longest_trial, p.context(trial)
         if context < longest:  # refused now, not when the final evaluation runs past the context
             raise ConfigError(f"the held-out tests run trials of {longest} steps, past the transformer's context of "
@@ -412,7 +417,8 @@ def describe_bounds(f: dataclasses.Field) -> str:
 
 def _check_field(f: dataclasses.Field, value: Any) -> None:
     m = f.metadata
-    expected = {"int": int, "float": float, "bool": bool, "str": str}[f.type if isinstance(f.type, str) else f.type.__name__]
+    expected = {"int": int, "float": float, "bool": bool, "str": str}[
+        f.type if isinstance(f.type, str) else f.type.__name__]
     ok_type = isinstance(value, expected) and not (expected is not bool and isinstance(value, bool))
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         ok_type = True
@@ -454,7 +460,8 @@ def config_reference() -> str:
              "`python scripts/make_config_reference.py`.", "",
              "A run's `config.json` (fields left out take their defaults):", "", "```json",
              '{"version": 2, "task": {"family": "bandit", "n": 10, "k": 5}, "policy": {"hidden": 256},',
-             ' "ppo": {"algo": "ppo", "lr": 0.003}, "trpo": {"max_kl": 0.01}, "run": {"total_steps": 1000000, "seed": 0},',
+             ' "ppo": {"algo": "ppo", "lr": 0.003}, "trpo": {"max_kl": 0.01}, '
+             '"run": {"total_steps": 1000000, "seed": 0},',
              ' "machine": {"device": "auto", "threads": 0}}', "```", "",
              "## `task`: the task distribution, the chosen family's own fields (a section per family)", "",
              "| field | flag | default | allowed | meaning |", "|---|---|---|---|---|",

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from rl2.config import PPOConfig
+from rl2 import RL2
+from rl2.config import ConfigError, PPOConfig
 from rl2.envs.base import StepResult
 from rl2.policy import RecurrentActorCritic, categorical_stats, rl2_inputs
 from rl2.ppo import ppo_update
@@ -23,6 +24,47 @@ def test_step_by_step_equals_unroll(rnn, critic, head_hidden):
         step_logits, step_value, state = policy.step(x[t], state)
         assert torch.allclose(step_logits, logits[t], atol=1e-5)
         assert torch.allclose(step_value, values[t], atol=1e-5)
+
+
+@pytest.mark.parametrize("rnn", ["gru", "lstm"])
+@pytest.mark.parametrize("critic", ["shared", "separate"])
+def test_weight_normalization_starts_as_the_plain_network_and_streams_as_it_replays(rnn, critic):
+    torch.manual_seed(0)
+    plain = RecurrentActorCritic(obs_dim=3, num_actions=4, rnn=rnn, hidden=16, critic=critic, head_hidden=8)
+    torch.manual_seed(0)
+    policy = RecurrentActorCritic(obs_dim=3, num_actions=4, rnn=rnn, hidden=16, critic=critic, head_hidden=8,
+                                  weight_norm=True)
+    x = torch.randn(6, 5, policy.input_dim)
+    logits, values = policy.unroll(x, policy.initial_state(5))
+    plain_logits, plain_values = plain.unroll(x, plain.initial_state(5))
+    assert torch.allclose(logits, plain_logits, atol=1e-5) and torch.allclose(values, plain_values, atol=1e-5)
+    state = policy.initial_state(5)
+    for t in range(6):
+        step_logits, step_value, state = policy.step(x[t], state)
+        assert torch.allclose(step_logits, logits[t], atol=1e-5) and torch.allclose(step_value, values[t], atol=1e-5)
+    # Each row of each reparameterized weight is its length g times its unit direction v / |v|, and
+    # the loss reaches both; the plain network's weights are parameters of their own.
+    weights = {name: module.parametrizations for name, module in policy.named_modules()
+               if hasattr(module, "parametrizations")}
+    assert {"core", "policy_head", "value_head", "policy_torso.0", "value_torso.0"} <= set(weights)
+    assert ("value_core" in weights) == (critic == "separate") and "encoder" not in weights
+    g, v = policy.core.parametrizations.weight_hh_l0.original0, policy.core.parametrizations.weight_hh_l0.original1
+    assert torch.allclose(policy.core.weight_hh_l0, g * v / v.norm(dim=1, keepdim=True), atol=1e-6)
+    (logits.sum() + values.sum()).backward()
+    assert g.grad.abs().sum() > 0 and v.grad.abs().sum() > 0
+    assert not any("parametrizations" in name for name in plain.state_dict())
+
+
+def test_weight_normalization_trains_saves_and_loads(tmp_path):
+    model = RL2("bandit-n10-k5", weight_norm=True, hidden=8, minibatches=2, steps_per_update=200,
+                total_steps=400).learn()
+    model.save(tmp_path / "wn.pt")
+    loaded = RL2.load(tmp_path / "wn.pt")
+    for (name, a), b in zip(loaded.policy.state_dict().items(), model.policy.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert torch.equal(loaded.evaluate(trials=20).episode_returns, model.evaluate(trials=20).episode_returns)
+    with pytest.raises(ConfigError, match="weight_norm reparameterizes recurrent cores"):
+        RL2("bandit-n10-k5", weight_norm=True, rnn="transformer")
 
 
 @pytest.mark.parametrize("rnn", ["gru", "lstm"])
@@ -140,4 +182,5 @@ def test_categorical_stats():
     logits = torch.log(torch.tensor([[0.25, 0.75]]))
     logp, ent = categorical_stats(logits, torch.tensor([1]))
     assert torch.allclose(logp, torch.log(torch.tensor([0.75])))
-    assert torch.allclose(ent, torch.tensor([-(0.25 * torch.log(torch.tensor(0.25)) + 0.75 * torch.log(torch.tensor(0.75)))]))
+    assert torch.allclose(ent, torch.tensor([-(0.25 * torch.log(torch.tensor(0.25))
+                                               + 0.75 * torch.log(torch.tensor(0.75)))]))

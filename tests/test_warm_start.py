@@ -46,9 +46,12 @@ def test_another_network_is_refused_in_one_line(source, rl2_cmd, tmp_path):
         RL2("bandit-n10-k5", init_from=str(path), rnn="lstm", steps_per_update=100, total_steps=100, **TINY)
     with pytest.raises(ConfigError, match="another network .value_core.* is not in the one there"):
         RL2("bandit-n10-k5", init_from=str(path), critic="separate", steps_per_update=100, total_steps=100, **TINY)
-    with pytest.raises(ConfigError, match=r"another network \(core.blocks.* the core \(rnn, attn_layers, attn_sink\)"):
+    with pytest.raises(ConfigError, match=r"another network \(core.blocks.* the core \(rnn, attn_layers, attn_sink, "
+                                          r"weight_norm\)"):
         RL2("bandit-n10-k5", init_from=str(path), rnn="transformer", attn_heads=2, steps_per_update=100,
             total_steps=100, **TINY)
+    with pytest.raises(ConfigError, match=r"another network \(core.parametrizations.* is not in the one there"):
+        RL2("bandit-n10-k5", init_from=str(path), weight_norm=True, steps_per_update=100, total_steps=100, **TINY)
     r = subprocess.run([*rl2_cmd, "train", "bandit-n10-k5", "--hidden", "32", "--init-from", str(path), "--run-dir",
                         str(tmp_path / "run"), "--no-progress"], capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr, r.stderr

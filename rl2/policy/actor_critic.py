@@ -49,7 +49,7 @@ class RecurrentActorCritic(nn.Module):
                  critic: str = "shared", continuous: bool = False, norm_obs: bool = False,
                  norm_reward: bool = False, head_hidden: int = 0, gru_kernel: str = "torch", attn_layers: int = 2,
                  attn_heads: int = 4, attn_context: int = 0, attn_sink: bool = False, memoryless: bool = False,
-                 init_log_std: float = 0.0, belief_dim: int = 0) -> None:
+                 init_log_std: float = 0.0, weight_norm: bool = False, belief_dim: int = 0) -> None:
         super().__init__()
         # The blind yardstick: the same network and training, but each step goes through the core from
         # the zero state with its previous action, reward and done inputs zeroed, so nothing of the
@@ -84,6 +84,8 @@ class RecurrentActorCritic(nn.Module):
         self.input_norm = (InputNormalizer(self.obs_dim, self.obs_dim + num_actions, norm_obs, norm_reward)
                            if norm_obs or norm_reward else None)
         self._init_weights()
+        if weight_norm:  # after the init, which it keeps: each row's length starts as the row's norm
+            self._normalize_weights()
         if continuous:  # created after the init loop: it draws no random numbers
             self.log_std = nn.Parameter(torch.full((num_actions,), float(init_log_std)))
         # Belief supervision (training only): a linear read-out of the task's `belief_dim` parameters from
@@ -112,6 +114,24 @@ class RecurrentActorCritic(nn.Module):
                 if isinstance(layer, nn.Linear):  # CleanRL's init of tanh layers
                     nn.init.orthogonal_(layer.weight, gain=math.sqrt(2))
                     nn.init.zeros_(layer.bias)
+
+    def _normalize_weights(self) -> None:
+        """Weight normalization (Salimans and Kingma, 2016), as in the paper: each row of a weight matrix
+        becomes a learned length g times the unit direction v / |v|, so that a step of gradient descent
+        moves a row's direction and its scale apart. On the recurrent core's input and recurrent weights,
+        the torsos' and the heads' (not the encoder's, nor the belief head's)."""
+        weight_norm = nn.utils.parametrizations.weight_norm
+        for core in (self.core, self.value_core):
+            if core is None:
+                continue
+            if not isinstance(core, (nn.GRU, nn.LSTM)):
+                raise ValueError("weight_norm reparameterizes gru and lstm cores")
+            for name in ("weight_ih_l0", "weight_hh_l0"):
+                weight_norm(core, name)
+        for stack in (self.policy_torso, self.value_torso, self.policy_head, self.value_head):
+            for layer in stack.modules():
+                if isinstance(layer, nn.Linear):
+                    weight_norm(layer, "weight")
 
     def policy_parameters(self) -> list[nn.Parameter]:
         """Every parameter the action distribution depends on."""
