@@ -6,7 +6,8 @@
 2. One PPO update (ppo_update: replay, backward, Adam; 1 epoch, 1 minibatch) on 8 trials of 100, 500
    and 1,000 bandit pulls: seconds and peak memory. Each configuration runs in a fresh process, whose
    peak resident memory during its first update above its level before it is the figure (CPU torch
-   has no allocator statistics; Adam's moments, a few MiB, are in it); the time is the second update's. GRU replays use torch.nn.GRU (rl2's fused kernel is ~1.5x faster, benchmarks.md).
+   has no allocator statistics; Adam's moments, a few MiB, are in it); the time is the second update's.
+   GRU replays use torch.nn.GRU (rl2's fused kernel is ~1.5x faster, benchmarks.md).
 
 Both cores are `--hidden` wide (default 128); the transformer has 2 blocks of 4 heads.
 

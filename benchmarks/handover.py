@@ -146,7 +146,8 @@ def main() -> None:
     print(f"{args.agent} on {args.trials} held-out trials of {task.n} episodes (torch {torch.__version__}, "
           f"{args.threads} threads)")
     for k in args.handover:
-        runs = {player: PLAY[task.family](model, task, tasks, k, player, args.seed, args.bandit_planner) for player in PLAYERS}
+        runs = {player: PLAY[task.family](model, task, tasks, k, player, args.seed, args.bandit_planner)
+                for player in PLAYERS}
         peer = runs["agent"]
         for player, returns in runs.items():
             mean, ci = mean_ci95(returns.sum(1))

@@ -70,8 +70,8 @@ def main() -> None:
         print(f"  env alone, {view:10s}: {wall:12,.0f} env steps/s ({cpu:,.0f} per CPU-second)")
     if args.updates:
         wall, cpu, steps = bench_training(args.updates)
-        print(f"  meta-training (maze-5x5 preset, {args.updates} updates, {steps:,} env steps): {wall:,.0f} env steps/s "
-              f"({cpu:,.0f} per CPU-second)")
+        print(f"  meta-training (maze-5x5 preset, {args.updates} updates, {steps:,} env steps): "
+              f"{wall:,.0f} env steps/s ({cpu:,.0f} per CPU-second)")
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 

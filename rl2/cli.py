@@ -89,14 +89,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     train = sub.add_parser("train", help="meta-train an agent (default preset: %s)" % DEFAULT_PRESET)
-    train.add_argument("preset", nargs="?", default=None, help=f"preset name (see `rl2 presets`; default {DEFAULT_PRESET})")
+    train.add_argument("preset", nargs="?", default=None,
+                       help=f"preset name (see `rl2 presets`; default {DEFAULT_PRESET})")
     train.add_argument("--run-dir", type=Path, default=None, help="run directory (default runs/PRESET-TIMESTAMP)")
     train.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR",
                        help="continue a run from its newest checkpoint (machine flags and a longer --total-steps "
                             "may change, nothing else)")
     train.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
-    train.add_argument("--no-baselines", action="store_true", help="skip the comparison with classic baselines at the end")
+    train.add_argument("--no-baselines", action="store_true",
+                       help="skip the comparison with classic baselines at the end")
     _add_config_flags(train)
 
     ev = sub.add_parser("eval", help="evaluate a trained run on fresh held-out tasks")
@@ -131,7 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     tables.add_argument("--zoo", action="store_true",
                         help="fill the RL² cells with the zoo's agents (runs given with --runs take precedence)")
     tables.add_argument("--seed", type=int, default=1_000_003, help="seed of the held-out tasks")
-    tables.add_argument("--output", type=Path, default=Path("paper_tables.md"), help="Markdown file (default paper_tables.md)")
+    tables.add_argument("--output", type=Path, default=Path("paper_tables.md"),
+                        help="Markdown file (default paper_tables.md)")
 
     plot = sub.add_parser("plot", help="PNG figures of runs: learning curve, adaptation curve, regret")
     plot.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR",
@@ -149,7 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--trial", type=int, default=0, help="which held-out maze (default 0, the first)")
     render.add_argument("--episodes", type=int, default=None, help="episodes in the trial (default: the run's n)")
     render.add_argument("--large", action="store_true", help="a large held-out maze instead of a small one")
-    render.add_argument("--seed", type=int, default=None, help="seed of the held-out mazes (default: the run's eval_seed)")
+    render.add_argument("--seed", type=int, default=None,
+                        help="seed of the held-out mazes (default: the run's eval_seed)")
     render.add_argument("--greedy", action="store_true", help="take the most likely action instead of sampling")
 
     sub.add_parser("presets", help="list the presets")
@@ -265,7 +269,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     check_fits(results_bytes(args.trials, model.config.task.n), f"rl2 eval: --trials {args.trials}")
     summary = model.evaluate(trials=args.trials, seed=args.seed, greedy=args.greedy).summary()
     output = args.output or (Path(f"{zoo_name}.eval.json") if zoo_name is not None else  # the zoo stays as shipped
-                             args.run_dir / "eval.json" if args.run_dir.is_dir() else args.run_dir.with_suffix(".eval.json"))
+                             args.run_dir / "eval.json" if args.run_dir.is_dir()
+                             else args.run_dir.with_suffix(".eval.json"))
     output.write_text(json.dumps(summary, indent=2) + "\n")
     print(format_eval(summary))
     print(f"written to {output}")
@@ -366,7 +371,8 @@ def cmd_paper_tables(args: argparse.Namespace) -> int:
     for run_dir in args.runs:
         _check_source(run_dir, "paper-tables")
         runs.append((run_dir, RL2.load(run_dir)))
-    text = paper_tables(args.tasks, args.seed, runs, progress=lambda s: print(f"  {s} ...", file=sys.stderr, flush=True))
+    text = paper_tables(args.tasks, args.seed, runs,
+                        progress=lambda s: print(f"  {s} ...", file=sys.stderr, flush=True))
     args.output.write_text(text)
     print(text)
     print(f"written to {args.output}")
@@ -419,8 +425,9 @@ def cmd_presets(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "eval": cmd_eval, "compare": cmd_compare, "tune": cmd_tune, "paper-tables": cmd_paper_tables,
-            "plot": cmd_plot, "report": cmd_report, "render": cmd_render, "presets": cmd_presets}
+COMMANDS = {"train": cmd_train, "eval": cmd_eval, "compare": cmd_compare, "tune": cmd_tune,
+            "paper-tables": cmd_paper_tables, "plot": cmd_plot, "report": cmd_report, "render": cmd_render,
+            "presets": cmd_presets}
 
 
 def _out_of_memory(error: Exception) -> bool:

@@ -162,7 +162,8 @@ def format_table(rows: list[Row], title: str) -> str:
     for row in sorted(rows, key=lambda r: -r.mean_ci[0]):
         mean, ci = row.mean_ci
         ep = row.result.episode_returns
-        lines.append(f"| {row.name} | {mean:.2f} ± {ci:.2f} | {float(ep[:, 0].mean()):.2f} | {float(ep[:, -1].mean()):.2f} |")
+        lines.append(f"| {row.name} | {mean:.2f} ± {ci:.2f} | {float(ep[:, 0].mean()):.2f} | "
+                     f"{float(ep[:, -1].mean()):.2f} |")
     competitors = [row for row in rows if row.kind == "baseline"]
     agents = [row for row in rows if row.kind == "agent"]
     if competitors and agents:

@@ -141,7 +141,8 @@ def learning_curve(runs: list[RunLogs]) -> Figure:
     fig, ax = _new_figure(f"Meta-training: {setting_title(task)}", "env steps",
                           f"mean total reward per trial ({task.n} episodes)")
     steps, mean, low, high = seed_band(runs)
-    label = "RL² (training trials)" if len(runs) == 1 else f"RL² (training trials,\n  mean and range of {len(runs)} seeds)"
+    label = ("RL² (training trials)" if len(runs) == 1
+             else f"RL² (training trials,\n  mean and range of {len(runs)} seeds)")
     window = len(steps) // 40  # one batch's mean is noisy: long runs are drawn smoothed over a few updates
     if window > 1:
         ax.plot(steps, mean, color=RL2_COLOR, linewidth=0.8, alpha=0.3)

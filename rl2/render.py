@@ -68,7 +68,8 @@ def draw_episode(maze: MazeTasks, path: list[int], colour: tuple[int, int, int])
 
     def cell_box(cell: int, margin: int, rgb: tuple[int, int, int]) -> None:
         r, c = divmod(cell, size)
-        img[r * CELL + margin : (r + 1) * CELL + WALL - margin, c * CELL + margin : (c + 1) * CELL + WALL - margin] = rgb
+        img[r * CELL + margin : (r + 1) * CELL + WALL - margin,
+            c * CELL + margin : (c + 1) * CELL + WALL - margin] = rgb
 
     cell_box(int(maze.start[0]), 4, COLOURS["start"])
     cell_box(int(maze.target[0]), 4, COLOURS["target"])
@@ -93,7 +94,8 @@ def draw_episode(maze: MazeTasks, path: list[int], colour: tuple[int, int, int])
 
 def trial_strip(trial: TrialPath, gap: int = 8) -> np.ndarray:
     """[H, W, 3] uint8: the episodes' panels side by side, each path in its own colour."""
-    panels = [draw_episode(trial.maze, path, PATH_COLOURS[i % len(PATH_COLOURS)]) for i, path in enumerate(trial.episodes)]
+    panels = [draw_episode(trial.maze, path, PATH_COLOURS[i % len(PATH_COLOURS)])
+              for i, path in enumerate(trial.episodes)]
     h = panels[0].shape[0]
     spacer = np.full((h, gap, 3), COLOURS["background"], dtype=np.uint8)
     pieces = [p for panel in panels for p in (panel, spacer)][:-1]

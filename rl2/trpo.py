@@ -81,7 +81,8 @@ def trpo_update(policy: RecurrentActorCritic, value_optimizer: torch.optim.Optim
     my_mask = None if mask is None else mask[:, mine]
     state0 = policy.initial_state(mine.stop - mine.start, rollout.inputs.device)
 
-    def surrogate_and_kl(logits: torch.Tensor, old_logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def surrogate_and_kl(logits: torch.Tensor,
+                         old_logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Means over this rank's trials (equal shares: their mean over the ranks is the global one)."""
         logp, entropy = categorical_stats(logits, actions)
         ratio = (logp - old_logp).exp()
@@ -104,7 +105,8 @@ def trpo_update(policy: RecurrentActorCritic, value_optimizer: torch.optim.Optim
         # kernel, CUDA's) have no second derivative, so a transformer replays it on the math kernel
         # (T² scores in memory, for this subset only); recurrent cores are untouched by this.
         with sdpa_kernel(SDPBackend.MATH):
-            sub_logits, _ = policy.unroll(rollout.policy_inputs(sub), policy.initial_state(len(sub), rollout.inputs.device))
+            sub_logits, _ = policy.unroll(rollout.policy_inputs(sub),
+                                          policy.initial_state(len(sub), rollout.inputs.device))
         sub_kl = masked_mean(categorical_kl(sub_logits.detach(), sub_logits), None if mask is None else mask[:, sub])
         grad_kl = _flat(torch.autograd.grad(sub_kl, params, create_graph=True))
 

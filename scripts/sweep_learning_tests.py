@@ -99,7 +99,8 @@ def main() -> int:
     parser.add_argument("--kernels", nargs="+", default=["fused", "torch"], choices=("fused", "torch"))
     parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
     parser.add_argument("--jobs", type=int, default=2, help="CPU threads busy at once (default 2)")
-    parser.add_argument("--output", type=Path, default=None, help="also write the table (Markdown) and records (.jsonl)")
+    parser.add_argument("--output", type=Path, default=None,
+                        help="also write the table (Markdown) and records (.jsonl)")
     args = parser.parse_args()
     combinations = list(itertools.product(parse_seeds(args.seeds), args.kernels, args.threads))
     print(f"{len(combinations)} runs: seeds {args.seeds} x kernels {args.kernels} x threads {args.threads}",

@@ -24,7 +24,8 @@ UPDATES = 3
 
 
 def max_difference(a: torch.nn.Module, b: torch.nn.Module) -> float:
-    return max(float((x.double() - y.double()).abs().max()) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    return max(float((x.double() - y.double()).abs().max())
+               for x, y in zip(a.state_dict().values(), b.state_dict().values()))
 
 
 def main(out_dir: Path) -> None:

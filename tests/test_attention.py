@@ -38,8 +38,8 @@ def test_sinusoidal_positions_are_sines_and_cosines_whose_products_depend_on_the
     assert torch.allclose(before[0], codes[1].float() * torch.tensor([-1.0, 1.0] * 4))
     # sin a sin b + cos a cos b = cos(a - b): each pair's product is a function of the offset alone.
     gram = codes @ codes.T
-    assert torch.allclose(gram[3, 10], gram[30, 37], atol=1e-5) and torch.allclose(gram.diagonal(), torch.full((50,), 4.0,
-                                                                                                  dtype=torch.float64))
+    assert torch.allclose(gram[3, 10], gram[30, 37], atol=1e-5) \
+        and torch.allclose(gram.diagonal(), torch.full((50,), 4.0, dtype=torch.float64))
 
 
 @pytest.mark.parametrize("critic", ["shared", "separate"])
@@ -237,7 +237,8 @@ def test_cli_trains_and_resumes_a_transformer(tmp_path, rl2_cmd):
 
     run = tmp_path / "run"
     flags = ["--rnn", "transformer", "--attn-layers", "1", "--attn-heads", "2", "--hidden", "8",
-             "--steps-per-update", "400", "--minibatches", "2", "--eval-trials", "20", "--no-progress", "--no-baselines"]
+             "--steps-per-update", "400", "--minibatches", "2", "--eval-trials", "20", "--no-progress",
+             "--no-baselines"]
     r = subprocess.run([*rl2_cmd, "train", "bandit-n10-k5", *flags, "--total-steps", "800", "--run-dir", str(run)],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr

@@ -15,7 +15,8 @@ def test_compare_lists_every_baseline_and_the_run(tmp_path, capsys):
     model = RL2("bandit-n10-k5", hidden=8, steps_per_update=100, minibatches=2, total_steps=100)
     model.learn()
     model.save(tmp_path / "model.pt")
-    assert main(["compare", "bandit", "--n", "10", "--k", "5", "--tasks", "200", "--runs", str(tmp_path / "model.pt")]) == 0
+    assert main(["compare", "bandit", "--n", "10", "--k", "5", "--tasks", "200",
+                 "--runs", str(tmp_path / "model.pt")]) == 0
     out = capsys.readouterr().out
     for name in ("Random", "Greedy", "ε-Greedy", "UCB1", "TS", "OTS", "Gittins", "Bayes-optimal", "RL² ("):
         assert f"| {name}" in out, name
@@ -69,7 +70,8 @@ def test_the_agent_is_set_against_the_best_classic_method_task_by_task():
     assert "paired over the same 1,000 tasks: +0.50 ± 0.01 a trial, ahead." in verdict
     rows[0] = Row("RL² (mine)", EvalResult(episode_returns=rival[:, None] - 0.5), "agent")
     assert format_table(rows, "t").endswith("-0.50 ± 0.00 a trial, behind.")
-    rows[0] = Row("RL² (mine)", EvalResult(episode_returns=rival[:, None] + torch.randn(1000, 1, generator=generator)), "agent")
+    rows[0] = Row("RL² (mine)", EvalResult(episode_returns=rival[:, None] + torch.randn(1000, 1, generator=generator)),
+                  "agent")
     assert format_table(rows, "t").endswith("level (the interval holds 0).")
     baselines_only = format_table(rows[1:], "t")  # no agent: the table alone, no verdict line
     assert "against" not in baselines_only and baselines_only.endswith("|")

@@ -26,7 +26,8 @@ def train_argv(draw):
     episode = 1 if family == "bandit" else max(horizon, 1)
     steps = draw(mostly(st.just(max(n, 1) * episode * trials), st.integers(-5, 60)))
     # Each family's own flags; now and then one of the other family's, which is refused
-    own = {"bandit": ["--k", str(k)], "mdp": ["--horizon", str(horizon), "--states", str(states), "--actions", str(actions)]}
+    own = {"bandit": ["--k", str(k)],
+           "mdp": ["--horizon", str(horizon), "--states", str(states), "--actions", str(actions)]}
     foreign = own["mdp" if family == "bandit" else "bandit"]
     task_flags = own.get(family, []) + draw(mostly(st.just([]), st.just(foreign[:2])))
     argv = ["train", "--family", family, "--n", str(n), *task_flags, "--steps-per-update", str(steps),

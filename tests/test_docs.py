@@ -30,7 +30,8 @@ def test_config_reference_documents_exactly_the_config_flags_that_rl2_train_take
     assert not documented - offered, f"documented but not taken by rl2 train: {sorted(documented - offered)}"
     # Flags of the command itself (not config fields) take a path or nothing: every other flag is documented.
     own = {"--run-dir", "--resume"}
-    assert not offered - documented - own, f"missing from docs/config-reference.md: {sorted(offered - documented - own)}"
+    assert not offered - documented - own, \
+        f"missing from docs/config-reference.md: {sorted(offered - documented - own)}"
 
 
 def test_docs_links_point_to_existing_files():

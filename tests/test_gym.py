@@ -212,8 +212,8 @@ def test_mean_reward_credit_refuses_envs_without_reward_means_in_one_line():
 def test_own_gym_env_learns_its_task_and_checkpoints_round_trip(tmp_path, learning_seed, record_figure):
     # The known optimum of a 2-episode trial is 5.5 (see TwoArms); a policy that ignores rewards gets 3.
     model = RL2.gym(TwoArms, GoodArms(), name="two-arms", n=2, max_episode_steps=3, steps_per_update=6 * 32,
-                    minibatches=2, epochs=4, lr=1e-2, hidden=32, total_steps=6 * 32 * 40, seed=learning_seed, norm_obs=True,
-                    norm_reward=True)
+                    minibatches=2, epochs=4, lr=1e-2, hidden=32, total_steps=6 * 32 * 40, seed=learning_seed,
+                    norm_obs=True, norm_reward=True)
     model.learn()
     result = model.evaluate(trials=200, seed=5)
     trial_return = record_figure("mean_trial_return", result.summary()["mean_trial_return"])
@@ -248,7 +248,8 @@ def test_gaussian_policy_learns_a_fixed_goal_close_to_its_known_optimum(learning
                     steps_per_update=20 * 32, minibatches=2, epochs=4, lr=3e-3, lam=0.95, ent_coef=0.0, hidden=32,
                     total_steps=20 * 32 * 60, seed=learning_seed)
     model.learn()
-    greedy = record_figure("greedy_return", model.evaluate(trials=20, seed=3, greedy=True).summary()["mean_trial_return"])
+    greedy = record_figure("greedy_return",
+                           model.evaluate(trials=20, seed=3, greedy=True).summary()["mean_trial_return"])
     # Sweep (8 seeds x fused, torch kernels x 1, 2 threads; scripts/sweep_learning_tests.py):
     # min -5.04 / median -4.92 / max -4.82 over 32 runs: within 12% of the optimum; asked within 22%.
     assert -5.5 < greedy <= -4.5, greedy

@@ -219,9 +219,10 @@ def test_cli_train_eval_and_render_a_maze_run(tmp_path, capsys):
     from rl2.cli import main
 
     run_dir = tmp_path / "maze"
-    assert main(["train", "maze-5x5", "--run-dir", str(run_dir), "--eval-trials", "20", "--no-progress", "--hidden", "16",
-                 "--max-episode-steps", "15", "--large-maze-size", "6", "--large-max-episode-steps", "30",
-                 "--eval-episodes", "3", "--steps-per-update", "240", "--total-steps", "480"]) == 0
+    assert main(["train", "maze-5x5", "--run-dir", str(run_dir), "--eval-trials", "20", "--no-progress",
+                 "--hidden", "16", "--max-episode-steps", "15", "--large-maze-size", "6",
+                 "--large-max-episode-steps", "30", "--eval-episodes", "3", "--steps-per-update", "240",
+                 "--total-steps", "480"]) == 0
     out = capsys.readouterr().out
     assert "| episode | small (5x5) | large (6x6) |" in out and "| 3 |" in out
     summary = json.loads((run_dir / "eval.json").read_text())["navigation"]

@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-import torch
 
 from rl2 import RL2, Config, ConfigError
 from rl2.checkpoint import FORMAT_VERSION, CheckpointError, list_checkpoints, load_checkpoint, write_checkpoint
@@ -29,7 +28,8 @@ def v1_run(tmp_path) -> Path:
 def test_a_v1_config_becomes_the_tagged_config_with_its_values_kept():
     config = Config.from_json((FIXTURES / "v1-bandit-run" / "config.json").read_text())
     assert config.task == BanditConfig(n=10, k=5)  # the MDP and maze fields v1 stored for every family are gone
-    assert (config.policy.hidden, config.ppo.steps_per_update, config.ppo.minibatches, config.ppo.lr) == (8, 100, 2, 3e-3)
+    assert (config.policy.hidden, config.ppo.steps_per_update, config.ppo.minibatches, config.ppo.lr) \
+        == (8, 100, 2, 3e-3)
     assert (config.trpo.max_kl, config.trpo.cg_iters) == (0.01, 10)
     assert (config.run.total_steps, config.run.eval_trials, config.machine.threads, config.machine.checkpoint_every) \
         == (200, 20, 1, 1)

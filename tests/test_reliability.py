@@ -106,8 +106,8 @@ def test_sigint_and_sigterm_save_a_checkpoint_and_say_how_to_resume(tmp_path):
 
 
 def test_a_nan_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
-    config = preset_config("bandit-n10-k5", hidden=8, steps_per_update=100, minibatches=2, total_steps=1000, checkpoint_every=1,
-                           eval_trials=10)
+    config = preset_config("bandit-n10-k5", hidden=8, steps_per_update=100, minibatches=2, total_steps=1000,
+                           checkpoint_every=1, eval_trials=10)
 
     def poison(learner, result):
         if result.update == 2:  # as if the update had diverged: the next one meets a NaN

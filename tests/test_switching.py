@@ -306,7 +306,8 @@ def test_checkpoints_written_before_the_hazard_field_still_resume():
     # fields, TRPO's in ppo, the machine's in run), and no hazard field yet
     state["config"] = {"task": {**v2["task"], "states": 10, "actions": 5, "horizon": 10}, "policy": v2["policy"],
                        "ppo": {**v2["ppo"], **v2["trpo"]},
-                       "run": {**v2["run"], **{k: v for k, v in v2["machine"].items() if k not in ("progress", "baselines")}}}
+                       "run": {**v2["run"], **{k: v for k, v in v2["machine"].items()
+                                               if k not in ("progress", "baselines")}}}
     assert restore_learner(model.config, state, torch.device("cpu")).env_steps == 100
     state["config"]["task"]["k"] = 7  # a different setting is still refused
     with pytest.raises(CheckpointError, match="different config"):

@@ -190,7 +190,8 @@ class MDPStats:
 Backup = Callable[[Tensor], Tensor]
 
 
-def finite_horizon_q(backup: Backup, batch: int, states: int, horizon: int, device: torch.device | str = "cpu") -> Tensor:
+def finite_horizon_q(backup: Backup, batch: int, states: int, horizon: int,
+                     device: torch.device | str = "cpu") -> Tensor:
     """Finite-horizon value iteration.
 
     ``backup(V)`` maps next-step values [B, S] to Q-values [B, S, A].  Returns the

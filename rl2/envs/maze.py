@@ -157,7 +157,8 @@ class MazeEnv:
     def egocentric_labels(self) -> torch.Tensor:
         """[B, 3·depth, 9] pixel labels of the window ahead of each agent (farthest row on top)."""
         B = self._rows.shape[0]
-        tiles = self._tiles[self._rows[:, None, None], self._window(), self.heading[:, None, None]]  # [B, depth, 3, 3, 3]
+        tiles = self._tiles[self._rows[:, None, None], self._window(),
+                            self.heading[:, None, None]]  # [B, depth, 3, 3, 3]
         return tiles.permute(0, 1, 3, 2, 4).reshape(B, self.view_depth * TILE, 3 * TILE)
 
     def _window(self) -> torch.Tensor:

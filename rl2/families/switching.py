@@ -8,7 +8,8 @@ from typing import Any, ClassVar
 
 import torch
 
-from rl2.baselines.switching import SWITCHING_BASELINES, SWITCHING_HPARAMS, run_switching_baseline, tune_switching_baseline
+from rl2.baselines.switching import (SWITCHING_BASELINES, SWITCHING_HPARAMS, run_switching_baseline,
+                                     tune_switching_baseline)
 from rl2.config import opt
 from rl2.envs.switching import SwitchingBanditEnv
 from rl2.families.bandit import BanditConfig, bandit_env

@@ -116,7 +116,8 @@ class Block(nn.Module):
         values[:, :, position] = v[:, :, 0]
         # No mask: every cached position is at or before this one (is_causal would align the one
         # query with the first key, not the last).
-        return self._rest(h, F.scaled_dot_product_attention(q, keys[:, :, : position + 1], values[:, :, : position + 1]))
+        return self._rest(h, F.scaled_dot_product_attention(q, keys[:, :, : position + 1],
+                                                            values[:, :, : position + 1]))
 
 
 class CausalTransformer(nn.Module):
