@@ -96,8 +96,6 @@ class PolicyConfig:
                           "attend to (an attention sink), so that a head can attend to nothing and its weights count")
     weight_norm: bool = opt(False, "weight normalization, as in the paper: each row of the recurrent core's weights "
                             "and of the heads' is a learned length times a unit direction (gru, lstm)")
-    chrono_init: bool = opt(False, "gru, lstm: start the update (forget) gates' biases so that the state's memory "
-                             "spans 1 to a trial's length in steps (chrono initialization), not zero biases")
 
     def context(self, trial_length: int) -> int:
         """The transformer's context for trials of `trial_length` steps."""
@@ -292,9 +290,6 @@ class Config:
                               f"{self.ppo.algo} (use auto or torch)")
         if self.policy.rnn == "transformer":
             self._check_transformer()
-        if self.policy.chrono_init and self.policy.rnn == "transformer":
-            raise ConfigError("chrono_init sets recurrent cores' gate biases (gru, lstm); a transformer has none "
-                              "(use false)")
         if self.policy.weight_norm and self.policy.rnn == "transformer":
             raise ConfigError("weight_norm reparameterizes recurrent cores (gru, lstm); the transformer normalizes "
                               "its activations with LayerNorm instead (use false)")

@@ -43,7 +43,6 @@ def build_policy(config: Config, device: torch.device | str = "cpu", env: TrialE
                                 gru_kernel=choose_gru_kernel(config, torch.device(device)), attn_layers=p.attn_layers,
                                 attn_heads=p.attn_heads, attn_context=p.context(config.task.trial_length),
                                 attn_sink=p.attn_sink, weight_norm=p.weight_norm,
-                                chrono_span=config.task.trial_length if p.chrono_init else 0,
                                 belief_dim=env.task_parameter_dim if config.ppo.belief_coef > 0 else 0).to(device)
 
 

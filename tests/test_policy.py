@@ -55,26 +55,6 @@ def test_weight_normalization_starts_as_the_plain_network_and_streams_as_it_repl
     assert not any("parametrizations" in name for name in plain.state_dict())
 
 
-@pytest.mark.parametrize("rnn", ["gru", "lstm"])
-def test_chrono_init_spreads_the_memory_gates_over_the_trial_and_leaves_the_rest(rnn):
-    torch.manual_seed(0)
-    plain = RecurrentActorCritic(obs_dim=3, num_actions=4, rnn=rnn, hidden=16, critic="separate")
-    torch.manual_seed(0)
-    policy = RecurrentActorCritic(obs_dim=3, num_actions=4, rnn=rnn, hidden=16, critic="separate", chrono_span=100)
-    for core in (policy.core, policy.value_core):
-        keep = core.bias_ih_l0[16:32]  # the update gate z (GRU: h' = (1 - z) n + z h) or the forget gate (LSTM)
-        tau = 1 / (1 - torch.sigmoid(keep))  # the steps a unit's state lasts with its input at zero
-        expected = 2 + 98 * (torch.arange(16) + 0.5) / 16  # evenly spaced over [2, 100]: 5.1, 11.2, ..., 96.9
-        assert torch.allclose(tau.detach(), expected, rtol=1e-4)
-        if rnn == "lstm":  # what the forget gate keeps, the input gate does not let in
-            assert torch.equal(core.bias_ih_l0[:16], -keep)
-    chrono = {"core.bias_ih_l0", "value_core.bias_ih_l0"}
-    for (name, a), b in zip(policy.state_dict().items(), plain.state_dict().values()):
-        assert torch.equal(a, b) != (name in chrono), name  # no random draw moved: the rest is as without it
-    with pytest.raises(ConfigError, match="chrono_init sets recurrent cores' gate biases"):
-        RL2("bandit-n10-k5", chrono_init=True, rnn="transformer")
-
-
 def test_weight_normalization_trains_saves_and_loads(tmp_path):
     model = RL2("bandit-n10-k5", weight_norm=True, hidden=8, minibatches=2, steps_per_update=200,
                 total_steps=400).learn()

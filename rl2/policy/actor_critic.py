@@ -49,8 +49,7 @@ class RecurrentActorCritic(nn.Module):
                  critic: str = "shared", continuous: bool = False, norm_obs: bool = False,
                  norm_reward: bool = False, head_hidden: int = 0, gru_kernel: str = "torch", attn_layers: int = 2,
                  attn_heads: int = 4, attn_context: int = 0, attn_sink: bool = False, memoryless: bool = False,
-                 init_log_std: float = 0.0, weight_norm: bool = False, chrono_span: int = 0,
-                 belief_dim: int = 0) -> None:
+                 init_log_std: float = 0.0, weight_norm: bool = False, belief_dim: int = 0) -> None:
         super().__init__()
         # The blind yardstick: the same network and training, but each step goes through the core from
         # the zero state with its previous action, reward and done inputs zeroed, so nothing of the
@@ -85,8 +84,6 @@ class RecurrentActorCritic(nn.Module):
         self.input_norm = (InputNormalizer(self.obs_dim, self.obs_dim + num_actions, norm_obs, norm_reward)
                            if norm_obs or norm_reward else None)
         self._init_weights()
-        if chrono_span:
-            self._chrono_init(chrono_span)
         if weight_norm:  # after the init, which it keeps: each row's length starts as the row's norm
             self._normalize_weights()
         if continuous:  # created after the init loop: it draws no random numbers
@@ -117,26 +114,6 @@ class RecurrentActorCritic(nn.Module):
                 if isinstance(layer, nn.Linear):  # CleanRL's init of tanh layers
                     nn.init.orthogonal_(layer.weight, gain=math.sqrt(2))
                     nn.init.zeros_(layer.bias)
-
-    def _chrono_init(self, span: int) -> None:
-        """Chrono initialization (Tallec and Ollivier, 2018): a unit whose update gate (an LSTM's forget
-        gate) has bias log(τ - 1) keeps its state for about τ steps, so biases spread over τ in [2, span]
-        start the core with memories from a step to the whole trial, where zero biases forget within a
-        few steps and training must find the long ones. The spans are evenly spaced quantiles, not draws,
-        so that a seed's other weights stay as without it."""
-        H = self.hidden
-        tau = 2 + (max(span, 2) - 2) * (torch.arange(H, dtype=torch.float64) + 0.5) / H
-        bias = torch.log(tau - 1).float()
-        for core in (self.core, self.value_core):
-            if core is None:
-                continue
-            if isinstance(core, nn.GRU):  # gates r, z, n: h' = (1 - z) n + z h, so z near 1 keeps the state
-                core.bias_ih_l0.data[H:2 * H] = bias
-            elif isinstance(core, nn.LSTM):  # gates i, f, g, o: the forget gate keeps, the input gate lets in
-                core.bias_ih_l0.data[H:2 * H] = bias
-                core.bias_ih_l0.data[0:H] = -bias
-            else:
-                raise ValueError("chrono_init sets gru and lstm cores' gate biases")
 
     def _normalize_weights(self) -> None:
         """Weight normalization (Salimans and Kingma, 2016), as in the paper: each row of a weight matrix
