@@ -92,6 +92,27 @@ def belief_loss(prediction: torch.Tensor, target: torch.Tensor, mask: torch.Tens
     return masked_mean((prediction - target).pow(2).mean(-1), mask)
 
 
+def gram_belief_loss(features: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, task: torch.Tensor,
+                     mask: torch.Tensor | None = None) -> torch.Tensor:
+    """``belief_loss`` of a linear head's estimates W f + c [T, b, F] against a task fixed over each trial
+    (task [b, F]), from the core's output f [T, b, H] without forming the estimates:
+    |W f + c - y|^2 = f^T (W^T W) f + 2 f^T W^T (c - y) + |c - y|^2. A step then costs H^2 (the Gram
+    matrix's product) in place of H F, which pays where the task has more parameters than the core has
+    units (an MDP's 550 against 256). The three terms are each about |y|^2 and the loss can be far
+    smaller, so it carries a few digits fewer than the direct form: enough for a gradient step."""
+    offset = bias - task  # [b, F]
+    squared = ((features @ (weight.t() @ weight)) * features).sum(-1) + 2 * (features * (offset @ weight)).sum(-1) \
+        + offset.pow(2).sum(-1)
+    return masked_mean(squared / weight.shape[0], mask)
+
+
+def gram_form_pays(head: nn.Linear, task: torch.Tensor) -> bool:
+    """Whether ``gram_belief_loss`` serves a belief head on a rollout's recorded task [T, B, F]: each
+    trial's task stays fixed (bandits, MDPs; not switching bandits), and it has more parameters than the
+    core has units (an MDP's 550 against 256: the update then costs about a fifth less)."""
+    return head.out_features > head.in_features and bool((task == task[:1]).all())
+
+
 def explained_variance(predicted: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None) -> float:
     """1 - Var[target - predicted] / Var[target] over the masked steps: 1 is perfect, 0 no better than a constant."""
     if mask is not None:
@@ -180,6 +201,8 @@ def ppo_update(policy: RecurrentActorCritic, optimizer: torch.optim.Optimizer, r
     advantages, returns, mask = advantages_and_returns(policy, rollout, cfg)
     device = rollout.inputs.device
     supervise_belief = cfg.belief_coef > 0
+    head = policy.belief_head
+    gram_form = supervise_belief and gram_form_pays(head, rollout.task)
     epoch_sums = []  # per epoch: STAT_NAMES summed over its minibatches, on the device (no host sync per minibatch)
     belief_sum = torch.zeros((), device=device)
     for _ in range(cfg.epochs):
@@ -195,7 +218,8 @@ def ppo_update(policy: RecurrentActorCritic, optimizer: torch.optim.Optimizer, r
                              cfg.clip, cfg.vf_coef, ent_coef, mb.mask)
             loss = terms.loss
             if supervise_belief:  # the core learns to hold what the trial so far says of the task
-                belief = belief_loss(policy.belief(features), rollout.task[:, mb.cols], mb.mask)
+                belief = (gram_belief_loss(features, head.weight, head.bias, rollout.task[0, mb.cols], mb.mask)
+                          if gram_form else belief_loss(policy.belief(features), rollout.task[:, mb.cols], mb.mask))
                 loss = loss + cfg.belief_coef * belief
                 belief_sum += belief.detach()
             optimizer.zero_grad(set_to_none=True)

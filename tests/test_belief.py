@@ -15,7 +15,8 @@ from rl2.config import Config, ConfigError, make_task
 from rl2.envs import BanditEnv, MazeEnv, MDPEnv, SwitchingBanditEnv
 from rl2.families import make_env
 from rl2.policy import RecurrentActorCritic
-from rl2.ppo import belief_loss
+import rl2.ppo
+from rl2.ppo import belief_loss, gram_belief_loss, gram_form_pays
 from rl2.presets import preset_config
 from rl2.rollout import Rollout, collect_trials
 from rl2.tasks import BernoulliBandit, MazeDistribution, SwitchingBandit, TabularMDP
@@ -77,6 +78,39 @@ def test_belief_loss_is_the_mean_squared_error_over_parameters_and_valid_steps()
     assert belief_loss(prediction, target).item() == pytest.approx(4.5)
     assert belief_loss(prediction, target, torch.tensor([[True], [False]])).item() == pytest.approx(5.0)
     assert belief_loss(target, target).item() == 0.0
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_the_gram_form_is_the_belief_loss_of_a_linear_head_on_a_task_fixed_over_each_trial(masked):
+    g = torch.Generator().manual_seed(3)
+    features = torch.randn(7, 5, 6, generator=g, dtype=torch.float64, requires_grad=True)
+    head = torch.nn.Linear(6, 11).double()
+    task = torch.rand(5, 11, generator=g, dtype=torch.float64)
+    mask = torch.rand(7, 5, generator=g) > 0.3 if masked else None
+    direct = belief_loss(head(features), task.expand(7, 5, 11), mask)
+    gram = gram_belief_loss(features, head.weight, head.bias, task, mask)
+    assert gram.item() == pytest.approx(direct.item(), rel=1e-12)
+    wanted = torch.autograd.grad(direct, [features, head.weight, head.bias])
+    for got, want in zip(torch.autograd.grad(gram, [features, head.weight, head.bias]), wanted):
+        torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_an_mdp_update_takes_the_gram_form_and_moves_the_weights_as_the_direct_form(monkeypatch):
+    # 4 states and 3 actions: 60 task parameters against a 16-unit core, each trial's task fixed.
+    small = dict(states=4, actions=3, hidden=16, head_hidden=0, steps_per_update=400, minibatches=2, epochs=2,
+                 target_kl=0.0, belief_coef=1.0, total_steps=400, seed=0)
+    gram, direct, probe = (RL2("mdp-n10", **small) for _ in range(3))
+    rollout = probe.learner.collect()
+    assert gram_form_pays(gram.policy.belief_head, rollout.task)
+    assert not gram_form_pays(torch.nn.Linear(60, 60), rollout.task)  # no more parameters than units
+    varying = rollout.task.clone()
+    varying[-1, 0, 0] += 0.5
+    assert not gram_form_pays(gram.policy.belief_head, varying)  # a task that changes inside a trial
+    gram.learner.iterate()
+    monkeypatch.setattr(rl2.ppo, "gram_form_pays", lambda head, task: False)
+    direct.learner.iterate()
+    for name, value in direct.policy.state_dict().items():
+        torch.testing.assert_close(gram.policy.state_dict()[name], value, rtol=1e-4, atol=1e-5, msg=name)
 
 
 def test_belief_supervision_is_refused_where_it_cannot_apply_in_one_line(rl2_cmd, tmp_path):
