@@ -90,3 +90,11 @@ def test_handover_shares_the_first_episodes(agent, episodes):
 def test_handover_refuses_other_families_in_one_line():
     r = script("handover.py", "zoo:point-nav")
     assert r.returncode == 2 and "needs a bandit or tabular-MDP one" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_search_paths_lists_the_goals_each_episode_finds():
+    r = script("search_paths.py", "zoo:point-nav-sparse", "--goals", "6")
+    assert r.returncode == 0, r.stderr
+    assert "episode 1 reaches the goal in 100% of trials" in r.stdout and "never found: none" in r.stdout
+    r = script("search_paths.py", "zoo:point-nav")
+    assert r.returncode == 2 and "need a point-nav-sparse one" in r.stderr and "Traceback" not in r.stderr
