@@ -109,7 +109,7 @@ def gram_belief_loss(features: torch.Tensor, weight: torch.Tensor, bias: torch.T
 def gram_form_pays(head: nn.Linear, task: torch.Tensor) -> bool:
     """Whether ``gram_belief_loss`` serves a belief head on a rollout's recorded task [T, B, F]: each
     trial's task stays fixed (bandits, MDPs; not switching bandits), and it has more parameters than the
-    core has units (an MDP's 550 against 256: the update then costs about a fifth less)."""
+    core has units (an MDP's 550 against 256: the update then takes about a quarter less time)."""
     return head.out_features > head.in_features and bool((task == task[:1]).all())
 
 
