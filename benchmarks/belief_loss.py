@@ -5,9 +5,9 @@ core's 256 units, so the belief head's estimates [T, b, 550] cost more than the 
 a minibatch. `rl2.ppo.gram_belief_loss` computes the same loss from the core's output and the head's
 Gram matrix, without them. Protocol: the `mdp-n10` preset (24,000 steps an update, 8 epochs, 4
 minibatches), one collected rollout, then PPO updates on it in turn: without belief supervision, with it
-in the direct form, with it in the Gram form (the default where it pays), `--rounds` times each, fresh
-copies of the same policy and optimizer each time. Prints seconds per update (median over rounds) and
-the ratios.
+in the direct form, with it in the Gram form (the default where it pays), `--rounds` times each, from
+a copy of the same policy and a fresh optimizer each time. Prints seconds per update (median over
+rounds) and the ratios.
 
     python benchmarks/belief_loss.py [--rounds 5] [--threads 1]
 """
@@ -28,7 +28,7 @@ from rl2.learner import Learner
 
 
 def time_update(learner: Learner, rollout, belief_coef: float, gram: bool) -> float:
-    """Seconds of one PPO update on `rollout` from copies of the learner's policy and optimizer."""
+    """Seconds of one PPO update on `rollout`, from a copy of the learner's policy and a fresh Adam."""
     policy = copy.deepcopy(learner.policy)
     optimizer = torch.optim.Adam(policy.parameters(), lr=1e-3)
     # Every epoch runs (no approx-KL stop), so that the arms do the same work.
