@@ -29,10 +29,10 @@ from overrides import parse_overrides  # benchmarks/ is on the path of a script 
 
 from rl2 import preset_config
 from rl2.evaluate import EvalResult, NavigationResult, evaluate, mean_ci95
-from rl2.checkpoint import read_warm_start, write_checkpoint
+from rl2.checkpoint import write_checkpoint
 from rl2.learner import Learner
 from rl2.train import RunDirError, checkpoint_state, make_writable_dir
-from rl2.zoo import resolve
+from rl2.zoo import warm_start_weights
 
 TARGETS = {"bandit-n100-k5": (77.0, 15.0), "mdp-n10": (150.0, 30.0)}
 
@@ -48,7 +48,7 @@ def time_to_quality(preset: str, target: float, budget_min: float, eval_every_s:
     config = preset_config(preset, **overrides, init_from=init_from)
     learner = Learner(config, "cpu")
     if init_from:
-        learner.warm_start(read_warm_start(resolve(init_from))[1], init_from)
+        learner.warm_start(warm_start_weights(init_from)[1], init_from)
     train_s, eval_s, best, reached = 0.0, 0.0, float("-inf"), None
     next_eval = eval_every_s
     while train_s < budget_min * 60 and learner.update < config.num_updates:

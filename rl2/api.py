@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from rl2.agent import Agent
-from rl2.checkpoint import load_file_or_run, read_warm_start, write_checkpoint
+from rl2.checkpoint import load_file_or_run, write_checkpoint
 from rl2.config import Config
 from rl2.device import device_available, resolve_device
 from rl2.envs import GymFamily
@@ -24,7 +24,7 @@ from rl2.evaluate import EvalResult, NavigationResult, evaluate
 from rl2.learner import IterationResult, Learner
 from rl2.presets import DEFAULT_PRESET, preset_config
 from rl2.tasks.gym import TaskDistribution
-from rl2.zoo import resolve
+from rl2.zoo import resolve, warm_start_weights
 
 
 class RL2:
@@ -42,7 +42,7 @@ class RL2:
         self.config = config.validated()
         self.learner = Learner(self.config, resolve_device(self.config.machine.device), family=family)
         if warm_start and self.config.run.init_from:  # load() passes False: its weights are the checkpoint's
-            self.learner.warm_start(read_warm_start(resolve(self.config.run.init_from))[1], self.config.run.init_from)
+            self.learner.warm_start(warm_start_weights(self.config.run.init_from)[1], self.config.run.init_from)
 
     @classmethod
     def gym(cls, make: Callable[[], Any], tasks: TaskDistribution, name: str = "gym", device: str | None = None,
