@@ -60,13 +60,14 @@ def transformer_training_floats(config: Config) -> int:
     keeps for its backward pass, per step and block at least 12 H (LN inputs, Q, K, V, the attention's
     output, the MLP's 4 H wide layer before and after its GELU). PPO's attention kernels (flash on
     CPU, fused on CUDA) keep no T x T scores; TRPO's Fisher replay runs on the math kernel, which keeps
-    every head's T x T attention weights for each trial of its subset."""
+    every head's T x T attention weights for each trial of its subset (T counts the attention sink's
+    token where there is one)."""
     p, H = config.policy, config.policy.hidden
     cores = 2 if p.critic == "separate" else 1
     weights = cores * p.attn_layers * 12 * H * H
     replay = config.ppo.steps_per_update // config.ppo.minibatches * cores * p.attn_layers * 12 * H
     if config.ppo.algo == "trpo":
-        T = config.task.trial_length
+        T = config.task.trial_length + int(p.attn_sink)
         fisher_trials = max(1, round(config.trpo.fisher_fraction * config.trials_per_update))
         replay = max(replay, fisher_trials * p.attn_layers * p.attn_heads * T * T)  # one core: the policy's
     return 4 * weights + replay

@@ -216,6 +216,8 @@ def test_memory_estimate_counts_blocks_and_trpo_scores():
     trpo = config.replace(algo="trpo", fisher_fraction=0.5)
     assert training_bytes(trpo) == 4 * (4 * weights + 10 * 2 * 4 * 100 * 100) + rollout  # 10 trials' T x T scores
     assert training_bytes(trpo.replace(fisher_fraction=1.0)) - training_bytes(trpo) == 4 * 10 * 2 * 4 * 100 * 100
+    sink = trpo.replace(attn_sink=True)  # the sink's token makes every trial's scores 101 x 101
+    assert training_bytes(sink) - training_bytes(trpo) == 4 * 10 * 2 * 4 * (101 * 101 - 100 * 100)
 
 
 def test_trpo_steps_a_transformer_inside_the_trust_region():
