@@ -62,6 +62,8 @@ def preset(n: int) -> dict[str, Any]:
     # Training returns credit each reward's mean (reward_credit mean), not the sample with its unit
     # Gaussian noise: at 8M steps, 133.2 against 123.2 with sampled rewards, side by side (seed 0);
     # at the 50M budget 153.3 and 152.9 (seeds 0, 1) against 148.6-149.8 over three seeds before.
+    # The zoo's n = 10 agents add belief supervision (--belief-coef 3; docs/results.md#belief-supervision);
+    # it stays off here: each update costs 1.3x, and the learning tests' thresholds were swept without it.
     # Longer trials keep n = 10's recipe (and so its network: any of them warm-starts from mdp-n10), with
     # at least 48 trials an update; docs/results.md#random-tabular-mdps has what each measured.
     return {"family": "mdp", "n": n, "steps_per_update": max(24_000, n * 10 * 48), "minibatches": 4, "lr": 5e-3,
