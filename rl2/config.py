@@ -122,6 +122,9 @@ class PPOConfig:
     vf_coef: float = opt(0.5, "value loss weight", ge=0.0)
     max_grad_norm: float = opt(0.5, "gradient norm clip", gt=0.0)
     norm_adv: bool = opt(True, "normalize advantages per minibatch")
+    step_baseline: bool = opt(False, "subtract from each step's advantages the other trials' mean at the same "
+                              "step of the trial: corrects a value function that cannot count to the end of a "
+                              "long trial")
     target_kl: float = opt(0.0, "stop an update's epochs early past this approx KL (0 = never)", ge=0.0)
     reward_credit: str = opt("sampled", "reward the trial return is made of in training: the sampled one, or its "
                              "mean given the task, state and action (bandits, MDPs: the same expected return with "

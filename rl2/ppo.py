@@ -38,6 +38,26 @@ def gae(rewards: torch.Tensor, values: torch.Tensor, trial_end: torch.Tensor, ga
     return advantages, advantages + values
 
 
+def center_by_step(advantages: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Advantages [T, B] less a baseline of the time in the trial: at each row t (the same number of
+    steps since every column's trial start) the mean of the other trials' advantages at t, over the
+    valid ones; a row with fewer than two valid trials is left as it is.
+
+    Why: on long trials the value function cannot count the steps to the trial's end, and its error
+    there has the same sign in every trial (the last episode valued as if more followed). Every action
+    near the end then gets a negative advantage; that is no bias in expectation, but PPO's clipping
+    stops the push on the rare actions sooner than on the likely one, so the policy's entropy grows
+    there and it plays worse at the end of each trial. The time since the trial's start is part of the
+    history, so a function of it is a valid baseline; leaving each trial out of its own mean keeps it
+    unbiased (it equals the plain centered value times B / (B - 1)).
+    """
+    valid = torch.ones_like(advantages, dtype=torch.bool) if mask is None else mask
+    count = valid.sum(1, keepdim=True)
+    total = torch.where(valid, advantages, 0).sum(1, keepdim=True)
+    others = (total - advantages) / (count - 1).clamp(min=1)
+    return torch.where(valid & (count > 1), advantages - others, advantages)
+
+
 @dataclass(frozen=True)
 class LossTerms:
     """The pieces of the PPO objective for one minibatch (each a scalar tensor)."""
@@ -128,13 +148,17 @@ def step_mask(rollout: Rollout) -> torch.Tensor | None:
 
 def advantages_and_returns(policy: RecurrentActorCritic, rollout: Rollout, cfg: PPOConfig
                            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """GAE over the rollout's trials, the value normalizer moved to the valid returns, and the mask.
+    """GAE over the rollout's trials, the value normalizer moved to the valid returns, and the mask;
+    with ``step_baseline`` the advantages centered at each step of the trial (``center_by_step``), the
+    value function's targets unchanged.
 
     Padding has zero reward and value and lies after a trial end, so its advantages are zero and
     nothing flows back from it into the trial.
     """
     advantages, returns = gae(rollout.rewards, rollout.values, rollout.trial_end, cfg.gamma, cfg.lam)
     mask = step_mask(rollout)
+    if cfg.step_baseline:
+        advantages = center_by_step(advantages, mask)
     policy.value_norm.update(returns if mask is None else returns[mask], policy.value_head)
     return advantages, returns, mask
 

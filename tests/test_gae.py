@@ -2,7 +2,7 @@
 
 import torch
 
-from rl2.ppo import explained_variance, gae, ppo_loss
+from rl2.ppo import center_by_step, explained_variance, gae, ppo_loss
 
 
 def test_gae_hand_computed_two_steps():
@@ -28,6 +28,25 @@ def test_lambda_one_gives_discounted_trial_return_across_episodes():
     adv, _ = gae(rewards, torch.zeros_like(rewards), end, g, 1.0)
     expected = [1 + 0 + g**2 * 2 + g**3 * 4, 0 + g * 2 + g**2 * 4, 2 + g * 4, 4.0]
     assert torch.allclose(adv[:, 0], torch.tensor(expected))
+
+
+def test_center_by_step_subtracts_the_other_trials_mean_at_each_step():
+    # Three trials, two steps: each advantage less the mean of the other two at its step.
+    adv = torch.tensor([[1.0, 2.0, 6.0], [0.0, -3.0, 3.0]])
+    out = center_by_step(adv)
+    assert torch.allclose(out, torch.tensor([[1 - 4.0, 2 - 3.5, 6 - 1.5], [0 - 0.0, -3 - 1.5, 3 + 1.5]]))
+    # A shift common to every trial at a step (the value function's error there) is removed whole,
+    # and the leave-one-out centering is the plain one scaled by B / (B - 1).
+    shift = torch.tensor([[5.0], [-7.0]])
+    assert torch.allclose(center_by_step(adv + shift), out)
+    assert torch.allclose(out, (adv - adv.mean(1, keepdim=True)) * 3 / 2)
+
+
+def test_center_by_step_counts_only_valid_steps():
+    # Padding (False) neither enters a mean nor changes; a row with one valid trial keeps its value.
+    adv = torch.tensor([[1.0, 3.0], [2.0, 0.0]])
+    mask = torch.tensor([[True, True], [True, False]])
+    assert center_by_step(adv, mask).tolist() == [[-2.0, 2.0], [2.0, 0.0]]
 
 
 def test_returns_are_cut_at_trial_ends_only():

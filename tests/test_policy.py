@@ -7,7 +7,7 @@ from rl2 import RL2
 from rl2.config import ConfigError, PPOConfig
 from rl2.envs.base import StepResult
 from rl2.policy import RecurrentActorCritic, categorical_stats, rl2_inputs
-from rl2.ppo import ppo_update
+from rl2.ppo import advantages_and_returns, center_by_step, ppo_update
 from rl2.rollout import collect_trials
 
 
@@ -184,3 +184,17 @@ def test_categorical_stats():
     assert torch.allclose(logp, torch.log(torch.tensor([0.75])))
     assert torch.allclose(ent, torch.tensor([-(0.25 * torch.log(torch.tensor(0.25))
                                                + 0.75 * torch.log(torch.tensor(0.75)))]))
+
+
+def test_step_baseline_centers_the_advantages_and_keeps_the_value_targets():
+    # The flag changes what the policy is pushed by, not what the value function learns.
+    g = torch.Generator().manual_seed(0)
+    env = CueEnv()
+    policy = RecurrentActorCritic(env.obs_dim, env.num_actions, "gru", hidden=8)
+    rollout = collect_trials(env, policy, torch.randint(0, 4, (16,), generator=g), episodes=2, max_steps=3,
+                             generator=g)
+    plain = advantages_and_returns(policy, rollout, PPOConfig())
+    centered = advantages_and_returns(policy, rollout, PPOConfig(step_baseline=True))
+    assert torch.allclose(centered[0], center_by_step(plain[0], plain[2]))
+    assert torch.allclose(centered[1], plain[1])
+    assert centered[0].mean(1).abs().max() < 1e-5 and plain[0].mean(1).abs().max() > 1e-3
