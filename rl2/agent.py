@@ -31,13 +31,14 @@ class Agent:
     """
 
     def __init__(self, policy: RecurrentActorCritic, greedy: bool = False, seed: int = 0,
-                 spaces: Spaces | None = None) -> None:
+                 spaces: Spaces | None = None, states: int | None = None) -> None:
         if policy.continuous and spaces is None:
             raise ValueError("a Box-action policy needs the env's spaces (its action bounds): "
                              "take the agent from RL2.agent(), or pass spaces=GymTrialEnv.spaces")
         self.policy = policy.eval()
         self.greedy = greedy
         self.spaces = spaces
+        self.states = states  # a tabular env's state count: where the observation is more, an index is not enough
         self.device = policy.policy_head.weight.device
         self.generator = torch.Generator(self.device).manual_seed(seed)
         self.reset()
@@ -76,6 +77,9 @@ class Agent:
                 raise ValueError(f"the policy observes {dim} values: pass the observation")
             return torch.ones(1, dim, device=self.device)
         if isinstance(obs, int) and dim > 1:
+            if self.states is not None and self.states != dim:
+                raise ValueError(f"the policy observes {dim} values (the one-hot state and the share of the trial "
+                                 "left, --time-obs): pass the observation, not a state index")
             if not 0 <= obs < dim:
                 raise ValueError(f"state index {obs} out of range [0, {dim})")
             return torch.eye(dim, device=self.device)[obs : obs + 1]

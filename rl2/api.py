@@ -82,7 +82,9 @@ class RL2:
 
     def agent(self, greedy: bool = False, seed: int = 0) -> Agent:
         """A step-by-step agent for deployment in the user's own loop."""
-        return Agent(self.policy, greedy=greedy, seed=seed, spaces=getattr(self.learner.env, "spaces", None))
+        env = self.learner.env
+        return Agent(self.policy, greedy=greedy, seed=seed, spaces=getattr(env, "spaces", None),
+                     states=getattr(env, "num_states", None))
 
     def save(self, path: str | Path) -> Path:
         """Writes a checkpoint (weights, optimizer, generators, counters, config) to a file."""

@@ -124,6 +124,20 @@ class IterationResult:
         return out
 
 
+def with_time_input(weights: dict[str, torch.Tensor], own: dict[str, torch.Tensor],
+                    obs_dim: int) -> dict[str, torch.Tensor]:
+    """A source trained without the time observation, for a network with it: the recurrent core's input
+    weights gain a zero column where the time enters (the observation's last value, index obs_dim - 1),
+    so the warm-started network computes what the source did until training teaches it the new input.
+    Weights of any other shape are returned as they are (and refused by the caller)."""
+    name = "core.weight_ih_l0"  # the GRU's and the LSTM's input weights, [gates, φ]
+    if name not in weights or name not in own or weights[name].shape[1] + 1 != own[name].shape[1]:
+        return weights
+    source = weights[name]
+    zero = torch.zeros(source.shape[0], 1, dtype=source.dtype, device=source.device)
+    return {**weights, name: torch.cat([source[:, :obs_dim - 1], zero, source[:, obs_dim - 1:]], dim=1)}
+
+
 class Learner:
     """Policy, optimizer, random generators and counters of one meta-training run.
 
@@ -218,6 +232,8 @@ class Learner:
         weights = {name: value for name, value in weights.items() if not name.startswith("belief_head.") or name in own}
         weights.update({name: value for name, value in own.items()
                         if name.startswith("belief_head.") and name not in weights})
+        if getattr(self.config.task, "time_obs", False):
+            weights = with_time_input(weights, own, self.env.obs_dim)
         missing, extra = sorted(set(own) - set(weights)), sorted(set(weights) - set(own))
         if missing or extra:
             raise ConfigError(f"cannot start from {source}: another network ({(missing or extra)[0]} is "

@@ -83,6 +83,22 @@ def test_mdp_env_samples_next_states_and_noisy_rewards_from_the_task():
     assert (step.obs.argmax(1) == 0).all()  # ... and the next one starts again in state 0
 
 
+def test_the_mdp_time_observation_counts_down_the_trials_steps_across_episodes():
+    tasks = TabularMDP(states=3, actions=2).sample(4, gen(6))
+    plain, timed = MDPEnv(states=3, actions=2, horizon=2), make_env(MDPConfig(n=2, states=3, actions=2, horizon=2,
+                                                                              time_obs=True))
+    assert (plain.obs_dim, timed.obs_dim) == (3, 4)
+    first = timed.reset(tasks)
+    assert torch.equal(first[:, :3], plain.reset(tasks)) and first[:, 3].eq(1).all()
+    g_plain, g_timed = gen(7), gen(7)
+    for step, left in enumerate([0.75, 0.5, 0.25, 0.0]):  # two episodes of two steps: the count runs on
+        actions = torch.tensor([step % 2] * 4)
+        a, b = plain.step(actions, g_plain), timed.step(actions, g_timed)
+        assert torch.equal(a.reward, b.reward) and torch.equal(a.terminated, b.terminated)
+        assert torch.equal(b.obs[:, :3], a.obs) and torch.allclose(b.obs[:, 3], torch.full((4,), left))
+    assert timed.reset(tasks)[:, 3].eq(1).all()  # a new trial starts the count again
+
+
 def test_generators_make_tasks_reproducible_and_seeds_separate_train_from_test():
     task = MDPConfig(n=2)
     a = make_task_distribution(task).sample(8, gen(7)).mean_rewards

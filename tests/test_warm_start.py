@@ -36,6 +36,26 @@ def test_a_warm_start_takes_the_weights_and_nothing_else(source):
     assert warm.learner.env_steps == 1000
 
 
+def test_a_source_without_the_time_observation_starts_one_with_it_computing_what_it_did(source, tmp_path):
+    trained, path = source
+    warm = RL2("bandit-n100-k5", init_from=str(path), time_obs=True, steps_per_update=1000, total_steps=1000, **TINY)
+    assert warm.policy.obs_dim == 2 and trained.policy.obs_dim == 1
+    # φ without the time: [1, one-hot action (5), reward, done]; the time enters after the observation's 1.
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(12, 7, 8, generator=g)
+    timed = torch.cat([x[..., :1], torch.rand(12, 7, 1, generator=g), x[..., 1:]], dim=-1)
+    with torch.no_grad():
+        logits, values = trained.policy.unroll(x, trained.policy.initial_state(7))
+        logits_t, values_t = warm.policy.unroll(timed, warm.policy.initial_state(7))
+    assert torch.allclose(logits, logits_t, atol=1e-6) and torch.allclose(values, values_t, atol=1e-5)
+    warm.learn()  # and it learns to read the new input
+    assert warm.policy.state_dict()["core.weight_ih_l0"][:, 1].abs().sum() > 0
+    warm.save(tmp_path / "timed.pt")  # the other way round is another observation: refused
+    with pytest.raises(ConfigError, match=r"core.weight_ih_l0 is \[48, 9\] there, \[48, 8\] here"):
+        RL2("bandit-n100-k5", init_from=str(tmp_path / "timed.pt"), steps_per_update=200, total_steps=200,
+            **TINY)
+
+
 def test_another_network_is_refused_in_one_line(source, rl2_cmd, tmp_path):
     _, path = source
     # 10 arms: the one-hot previous action is 5 wider (3 gates x 16 units read 8 inputs there, 13 here).

@@ -1,4 +1,5 @@
-"""Batched tabular MDP env: fixed-horizon episodes from state 0, one-hot state observations."""
+"""Batched tabular MDP env: fixed-horizon episodes from state 0, one-hot state observations (and, if
+asked, the share of the trial's steps still to come)."""
 
 from __future__ import annotations
 
@@ -14,17 +15,23 @@ class MDPEnv:
 
     The horizon is part of the task (the finite-horizon MDP of the paper, known to every
     baseline), so an episode's end is reported as ``terminated``, not ``truncated``.
+
+    With ``trial_steps`` > 0 the observation also carries the share of the trial's steps still to
+    come (1 at the trial's first step, 1/trial_steps at its last), after the one-hot state: the
+    value of a step depends on how many remain, which the recurrent core must otherwise count
+    itself over hundreds of steps. ``reset`` starts a trial.
     """
 
     fixed_length = True  # every episode is exactly `horizon` steps
 
-    def __init__(self, states: int, actions: int, horizon: int) -> None:
+    def __init__(self, states: int, actions: int, horizon: int, trial_steps: int = 0) -> None:
         self.num_states = states
         self.num_actions = actions
         self.task_parameter_dim = self.parameter_dim(states, actions)
         self.episode_length = horizon
-        self.obs_dim = states
-        self.obs_shape = (states,)
+        self.trial_steps = trial_steps
+        self.obs_dim = states + (1 if trial_steps else 0)
+        self.obs_shape = (self.obs_dim,)
         self.tasks: MDPTasks | None = None
 
     @staticmethod
@@ -39,8 +46,16 @@ class MDPEnv:
         self._eye = torch.eye(self.num_states, device=device)
         self.state = torch.zeros(tasks.batch, dtype=torch.long, device=device)
         self.t = 0  # step inside the episode; the same for every task since episodes have one length
+        self.trial_t = 0  # steps since reset, for the time observation
         self._parameters = torch.cat([tasks.mean_rewards.flatten(1), tasks.transitions.flatten(1)], 1)
-        return self._eye[self.state]
+        return self._observation()
+
+    def _observation(self) -> torch.Tensor:
+        one_hot = self._eye[self.state]
+        if not self.trial_steps:
+            return one_hot
+        left = torch.full((one_hot.shape[0], 1), 1.0 - self.trial_t / self.trial_steps, device=one_hot.device)
+        return torch.cat([one_hot, left], dim=1)
 
     def task_parameters(self) -> torch.Tensor:
         """The task, [B, S*A + S*A*S]: the mean reward of each (state, action), then its transition row."""
@@ -56,11 +71,12 @@ class MDPEnv:
         u = rand((mean.shape[0], 1), generator)
         next_state = (cdf < u).sum(-1).clamp_(max=self.num_states - 1)
         self.t += 1
+        self.trial_t += 1
         done = self.t == self.episode_length
         if done:
             self.t = 0
             next_state = torch.zeros_like(next_state)
         self.state = next_state
         terminated = torch.full_like(s, done, dtype=torch.bool)
-        return StepResult(obs=self._eye[next_state], reward=reward, terminated=terminated,
+        return StepResult(obs=self._observation(), reward=reward, terminated=terminated,
                           truncated=torch.zeros_like(terminated), mean_reward=mean)

@@ -24,6 +24,8 @@ class MDPConfig(TaskConfig):
     states: int = opt(10, "mdp: number of states", ge=1)
     actions: int = opt(5, "mdp: number of actions", ge=2)
     horizon: int = opt(10, "mdp: steps per episode", ge=1)
+    time_obs: bool = opt(False, "mdp: the observation also carries the share of the trial's steps still to come "
+                                "(1 at the first step); the paper's agent sees none")
 
     @property
     def task_parameter_dim(self) -> int:
@@ -83,7 +85,8 @@ def tune_baseline(name: str, task: MDPConfig, tasks: int, seed: int) -> dict[str
 FAMILY = Family(
     name="mdp", doc="random tabular MDPs: n episodes of a fixed horizon (the paper's Table 2)", config=MDPConfig,
     tasks=lambda task, split, user: TabularMDP(states=task.states, actions=task.actions),
-    env=lambda task, user: MDPEnv(states=task.states, actions=task.actions, horizon=task.horizon),
+    env=lambda task, user: MDPEnv(states=task.states, actions=task.actions, horizon=task.horizon,
+                                  trial_steps=task.n * task.horizon if task.time_obs else 0),
     title=title, presets=PRESETS, preset_of=preset_of, key=lambda task: f"mdp-n{task.n}",
     baselines=Baselines(lambda task: list(MDP_BASELINES), run_baseline, tune_baseline),
 )
