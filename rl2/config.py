@@ -157,7 +157,7 @@ class RunConfig:
     eval_trials: int = opt(1000, "held-out trials evaluated at the end of training", ge=1)
     init_from: str = opt("", "start from the trained weights of a run directory or checkpoint file (a fresh "
                          "optimizer and counters; the network must have the same shapes, or gain the time input of "
-                         "time_obs); empty: the seed's")
+                         "time_obs or GRU units); empty: the seed's")
 
 
 @dataclass(frozen=True)

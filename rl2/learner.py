@@ -138,6 +138,42 @@ def with_time_input(weights: dict[str, torch.Tensor], own: dict[str, torch.Tenso
     return {**weights, name: torch.cat([source[:, :obs_dim - 1], zero, source[:, obs_dim - 1:]], dim=1)}
 
 
+def widened_gru(weights: dict[str, torch.Tensor], own: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A GRU source of fewer units, for a wider GRU network of the same inputs and heads.
+
+    The source's units keep their weights; each new unit keeps the fresh init of this network (``own``),
+    except that nothing reads it yet: the old units' recurrent weights from it, and the heads' weights
+    from it, are zero. So the widened network computes what the source did (its new units run alongside,
+    unread), and the gradient reaches their outgoing weights from the first update (a zero unit, with
+    zero weights both ways, would get none). Anything else is returned as it is (and refused by the caller).
+    """
+    name = "core.weight_hh_l0"
+    if name not in weights or name not in own or weights[name].dim() != 2:
+        return weights
+    gates = own[name].shape[0] // own[name].shape[1]  # 3 for a GRU (r, z, n), 4 for an LSTM
+    small, wide = weights[name].shape[1], own[name].shape[1]
+    if gates != 3 or weights[name].shape != (3 * small, small) or small >= wide:
+        return weights
+    out = dict(weights)
+    for key in ("core.weight_ih_l0", "core.bias_ih_l0", "core.bias_hh_l0", name):
+        if key not in weights:
+            return weights
+        grown = own[key].clone().view(3, wide, *own[key].shape[1:])
+        source = weights[key].view(3, small, *weights[key].shape[1:])
+        if key == name:
+            grown[:, :small, :small] = source
+            grown[:, :small, small:] = 0.0  # the old units do not read the new ones (yet)
+        else:
+            grown[:, :small] = source
+        out[key] = grown.view_as(own[key])
+    for key, value in weights.items():  # the layers that read the state: the torsos, heads and belief head
+        if key.startswith("core.") or key not in own or value.dim() != 2:
+            continue
+        if value.shape[1] == small and own[key].shape == (value.shape[0], wide):
+            out[key] = torch.cat([value, value.new_zeros(value.shape[0], wide - small)], dim=1)
+    return out
+
+
 class Learner:
     """Policy, optimizer, random generators and counters of one meta-training run.
 
@@ -225,7 +261,8 @@ class Learner:
 
     def warm_start(self, weights: dict[str, torch.Tensor], source: str) -> None:
         """Starts from trained weights (a policy's ``state_dict``); the optimizer, generators and counters
-        stay fresh. Weights of another shape are refused in one line (ConfigError) naming the first."""
+        stay fresh. A source without the time input, or a narrower GRU, is bridged (``with_time_input``,
+        ``widened_gru``); weights of any other shape are refused in one line (ConfigError) naming the first."""
         own = self.policy.state_dict()
         # The belief head serves training alone: a source without one leaves this run's fresh head, and
         # the head of a source is dropped where this run trains none.
@@ -234,6 +271,7 @@ class Learner:
                         if name.startswith("belief_head.") and name not in weights})
         if getattr(self.config.task, "time_obs", False):
             weights = with_time_input(weights, own, self.env.obs_dim)
+        weights = widened_gru(weights, own)
         missing, extra = sorted(set(own) - set(weights)), sorted(set(weights) - set(own))
         if missing or extra:
             raise ConfigError(f"cannot start from {source}: another network ({(missing or extra)[0]} is "

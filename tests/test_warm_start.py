@@ -56,6 +56,26 @@ def test_a_source_without_the_time_observation_starts_one_with_it_computing_what
             **TINY)
 
 
+def test_a_wider_gru_starts_from_a_narrower_one_computing_what_it_did(source):
+    trained, path = source
+    wide = RL2("bandit-n100-k5", init_from=str(path), hidden=24, steps_per_update=1000, total_steps=1000,
+               minibatches=2)
+    x = torch.rand(30, 5, 8, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        before = trained.policy.unroll(x, trained.policy.initial_state(5))
+        after = wide.policy.unroll(x, wide.policy.initial_state(5))
+    for a, b in zip(before, after):
+        assert torch.allclose(a, b, atol=1e-6)
+    state = wide.policy.state_dict()
+    recurrent = state["core.weight_hh_l0"].view(3, 24, 24)  # [gate, unit, unit read]
+    assert recurrent[:, 16:].abs().sum() > 0  # the new units read the state ...
+    assert recurrent[:, :16, 16:].eq(0).all() and state["policy_head.weight"][:, 16:].eq(0).all()  # ... unread
+    wide.learn()  # and the gradient reaches what reads them
+    assert wide.policy.state_dict()["policy_head.weight"][:, 16:].abs().sum() > 0
+    with pytest.raises(ConfigError, match=r"core.weight_ih_l0 is \[48, 8\] there, \[24, 8\] here"):  # narrower: refused
+        RL2("bandit-n100-k5", init_from=str(path), hidden=8, steps_per_update=1000, total_steps=1000, minibatches=2)
+
+
 def test_another_network_is_refused_in_one_line(source, rl2_cmd, tmp_path):
     _, path = source
     # 10 arms: the one-hot previous action is 5 wider (3 gates x 16 units read 8 inputs there, 13 here).
@@ -72,7 +92,7 @@ def test_another_network_is_refused_in_one_line(source, rl2_cmd, tmp_path):
             total_steps=100, **TINY)
     with pytest.raises(ConfigError, match=r"another network \(core.parametrizations.* is not in the one there"):
         RL2("bandit-n10-k5", init_from=str(path), weight_norm=True, steps_per_update=100, total_steps=100, **TINY)
-    r = subprocess.run([*rl2_cmd, "train", "bandit-n10-k5", "--hidden", "32", "--init-from", str(path), "--run-dir",
+    r = subprocess.run([*rl2_cmd, "train", "bandit-n10-k5", "--hidden", "8", "--init-from", str(path), "--run-dir",
                         str(tmp_path / "run"), "--no-progress"], capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr, r.stderr
     assert "hidden" not in r.stderr or "there" in r.stderr
