@@ -156,8 +156,8 @@ def widened_gru(weights: dict[str, torch.Tensor], own: dict[str, torch.Tensor]) 
         return weights
     out = dict(weights)
     for key in ("core.weight_ih_l0", "core.bias_ih_l0", "core.bias_hh_l0", name):
-        if key not in weights:
-            return weights
+        if key not in weights or (key != name and weights[key].shape[1:] != own[key].shape[1:]):
+            return weights  # another input too: refused by the caller
         grown = own[key].clone().view(3, wide, *own[key].shape[1:])
         source = weights[key].view(3, small, *weights[key].shape[1:])
         if key == name:
