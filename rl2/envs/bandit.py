@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from rl2.envs.base import StepResult
+from rl2.envs.base import StepResult, with_time_left
 from rl2.noise import RandomSource, rand
 from rl2.tasks.bandit import BanditTasks
 
@@ -42,7 +42,7 @@ class BanditEnv:
     def _observation(self) -> torch.Tensor:
         if not self.pulls:
             return self._ones
-        return torch.cat([self._ones, self._ones * (1.0 - self.t / self.pulls)], dim=1)
+        return with_time_left(self._ones, self.t, self.pulls)
 
     def arm_probs(self) -> torch.Tensor:
         """Success probability of every arm for the next pull, [B, k]."""

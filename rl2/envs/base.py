@@ -14,6 +14,12 @@ class EnvError(ValueError):
     """An env cannot be used or misbehaved (shown to the user as one line naming the env and step)."""
 
 
+def with_time_left(obs: torch.Tensor, steps_done: int, trial_steps: int) -> torch.Tensor:
+    """obs [B, D] with the share of the trial's steps still to come appended, [B, D + 1]: 1 at the
+    trial's first step, 1/trial_steps at its last (the time observation of bandits and MDPs)."""
+    return torch.cat([obs, obs.new_full((obs.shape[0], 1), 1.0 - steps_done / trial_steps)], dim=1)
+
+
 @dataclass(frozen=True)
 class StepResult:
     """What one step of B tasks returns; every tensor has the batch as its first dim."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from rl2.envs.base import StepResult
+from rl2.envs.base import StepResult, with_time_left
 from rl2.noise import RandomSource, rand, randn
 from rl2.tasks.mdp import MDPTasks
 
@@ -52,10 +52,7 @@ class MDPEnv:
 
     def _observation(self) -> torch.Tensor:
         one_hot = self._eye[self.state]
-        if not self.trial_steps:
-            return one_hot
-        left = torch.full((one_hot.shape[0], 1), 1.0 - self.trial_t / self.trial_steps, device=one_hot.device)
-        return torch.cat([one_hot, left], dim=1)
+        return with_time_left(one_hot, self.trial_t, self.trial_steps) if self.trial_steps else one_hot
 
     def task_parameters(self) -> torch.Tensor:
         """The task, [B, S*A + S*A*S]: the mean reward of each (state, action), then its transition row."""
