@@ -78,8 +78,8 @@ class Agent:
             return torch.ones(1, dim, device=self.device)
         if isinstance(obs, int) and dim > 1:
             if self.states is not None and self.states != dim:
-                raise ValueError(f"the policy observes {dim} values (the one-hot state and the share of the trial "
-                                 "left, --time-obs): pass the observation, not a state index")
+                raise ValueError(f"the policy observes {dim} values (the one-hot state and more: --prev-state, "
+                                 "--time-obs): pass the observation, not a state index")
             if not 0 <= obs < dim:
                 raise ValueError(f"state index {obs} out of range [0, {dim})")
             return torch.eye(dim, device=self.device)[obs : obs + 1]

@@ -156,8 +156,8 @@ class RunConfig:
     eval_seed: int = opt(1_000_003, "seed of the held-out evaluation tasks", ge=0)
     eval_trials: int = opt(1000, "held-out trials evaluated at the end of training", ge=1)
     init_from: str = opt("", "start from the trained weights of a run directory or checkpoint file (a fresh "
-                         "optimizer and counters; the network must have the same shapes, or gain the time input of "
-                         "time_obs or GRU units); empty: the seed's")
+                         "optimizer and counters; the network must have the same shapes, or gain the inputs of "
+                         "time_obs and prev_state, or GRU units); empty: the seed's")
 
 
 @dataclass(frozen=True)

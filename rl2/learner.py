@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import os
 from dataclasses import asdict, dataclass, fields
 from types import SimpleNamespace
@@ -124,18 +125,31 @@ class IterationResult:
         return out
 
 
-def with_time_input(weights: dict[str, torch.Tensor], own: dict[str, torch.Tensor],
-                    obs_dim: int) -> dict[str, torch.Tensor]:
-    """A source trained without the time observation, for a network with it: the recurrent core's input
-    weights gain a zero column where the time enters (the observation's last value, index obs_dim - 1),
-    so the warm-started network computes what the source did until training teaches it the new input.
-    Weights of any other shape are returned as they are (and refused by the caller)."""
+def with_new_inputs(weights: dict[str, torch.Tensor], own: dict[str, torch.Tensor],
+                    options: dict[str, range]) -> dict[str, torch.Tensor]:
+    """A source trained without some of the observation's optional parts, for a network with them.
+
+    ``options``: the columns of this network's observation (the first columns of φ) that each optional
+    part it has takes (``MDPEnv.optional_inputs``: the previous state, the time left). The recurrent
+    core's input weights gain zero columns where the parts the source lacks enter (the first set of
+    parts whose widths make up the difference), so the warm-started network computes what the source
+    did until training teaches it the new inputs. Weights of any other shape are returned as they are
+    (and refused by the caller)."""
     name = "core.weight_ih_l0"  # the GRU's and the LSTM's input weights, [gates, φ]
-    if name not in weights or name not in own or weights[name].shape[1] + 1 != own[name].shape[1]:
+    if name not in weights or name not in own or weights[name].dim() != 2:
         return weights
-    source = weights[name]
-    zero = torch.zeros(source.shape[0], 1, dtype=source.dtype, device=source.device)
-    return {**weights, name: torch.cat([source[:, :obs_dim - 1], zero, source[:, obs_dim - 1:]], dim=1)}
+    source, width = weights[name], own[name].shape[1]
+    if source.shape[0] != own[name].shape[0] or source.shape[1] >= width:
+        return weights
+    for count in range(1, len(options) + 1):
+        for parts in itertools.combinations(options.values(), count):
+            new = {column for part in parts for column in part}
+            if width - len(new) == source.shape[1]:
+                kept = [column for column in range(width) if column not in new]
+                grown = source.new_zeros(source.shape[0], width)
+                grown[:, kept] = source
+                return {**weights, name: grown}
+    return weights
 
 
 def widened_gru(weights: dict[str, torch.Tensor], own: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -261,7 +275,7 @@ class Learner:
 
     def warm_start(self, weights: dict[str, torch.Tensor], source: str) -> None:
         """Starts from trained weights (a policy's ``state_dict``); the optimizer, generators and counters
-        stay fresh. A source without the time input, or a narrower GRU, is bridged (``with_time_input``,
+        stay fresh. A source without some optional inputs, or a narrower GRU, is bridged (``with_new_inputs``,
         ``widened_gru``); weights of any other shape are refused in one line (ConfigError) naming the first."""
         own = self.policy.state_dict()
         # The belief head serves training alone: a source without one leaves this run's fresh head, and
@@ -269,8 +283,7 @@ class Learner:
         weights = {name: value for name, value in weights.items() if not name.startswith("belief_head.") or name in own}
         weights.update({name: value for name, value in own.items()
                         if name.startswith("belief_head.") and name not in weights})
-        if getattr(self.config.task, "time_obs", False):
-            weights = with_time_input(weights, own, self.env.obs_dim)
+        weights = with_new_inputs(weights, own, getattr(self.env, "optional_inputs", {}))
         weights = widened_gru(weights, own)
         missing, extra = sorted(set(own) - set(weights)), sorted(set(weights) - set(own))
         if missing or extra:

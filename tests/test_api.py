@@ -48,13 +48,16 @@ def test_streaming_agent_adapts_with_its_state_only():
         agent.act([1.0, 2.0])
 
 
-def test_an_mdp_agent_takes_a_state_index_unless_it_also_observes_the_time():
+def test_an_mdp_agent_takes_a_state_index_unless_it_also_observes_more_than_the_state():
     plain = RL2("mdp-n10", hidden=16, steps_per_update=400, total_steps=400)
     assert 0 <= plain.agent().act(3) < 5
     timed = RL2("mdp-n10", time_obs=True, hidden=16, steps_per_update=400, total_steps=400).agent()
     with pytest.raises(ValueError, match="pass the observation, not a state index"):
         timed.act(3)
     assert 0 <= timed.act([0.0, 0.0, 0.0, 1.0, 0, 0, 0, 0, 0, 0, 1.0]) < 5  # state 3, the whole trial left
+    paired = RL2("mdp-n10", prev_state=True, hidden=16, steps_per_update=400, total_steps=400).agent()
+    with pytest.raises(ValueError, match="pass the observation, not a state index"):
+        paired.act(3)
 
 
 def test_config_json_roundtrip_and_validation():

@@ -99,6 +99,24 @@ def test_the_mdp_time_observation_counts_down_the_trials_steps_across_episodes()
     assert timed.reset(tasks)[:, 3].eq(1).all()  # a new trial starts the count again
 
 
+def test_the_previous_state_observation_is_where_the_previous_action_was_taken_across_episodes():
+    tasks = TabularMDP(states=3, actions=2).sample(4, gen(8))
+    plain = MDPEnv(states=3, actions=2, horizon=2)
+    paired = make_env(MDPConfig(n=2, states=3, actions=2, horizon=2, prev_state=True, time_obs=True))
+    assert (paired.obs_dim, paired.optional_inputs) == (7, {"prev_state": range(3, 6), "time_obs": range(6, 7)})
+    first = paired.reset(tasks)
+    assert torch.equal(first[:, :3], plain.reset(tasks)) and first[:, 3:6].eq(0).all()  # none at a trial's start
+    g_plain, g_paired = gen(9), gen(9)
+    for step in range(4):  # two episodes of two steps: the pairing runs across the episode's end
+        before = plain.state.clone()
+        actions = torch.tensor([step % 2] * 4)
+        a, b = plain.step(actions, g_plain), paired.step(actions, g_paired)
+        assert torch.equal(a.reward, b.reward) and torch.equal(a.terminated, b.terminated)
+        assert torch.equal(b.obs[:, :3], a.obs) and torch.equal(b.obs[:, 3:6].argmax(1), before)
+        assert b.obs[:, 3:6].sum(1).eq(1).all()
+    assert paired.reset(tasks)[:, 3:6].eq(0).all()  # a new trial has no previous state
+
+
 def test_generators_make_tasks_reproducible_and_seeds_separate_train_from_test():
     task = MDPConfig(n=2)
     a = make_task_distribution(task).sample(8, gen(7)).mean_rewards

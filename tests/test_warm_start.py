@@ -56,6 +56,26 @@ def test_a_source_without_the_time_observation_starts_one_with_it_computing_what
             **TINY)
 
 
+def test_an_mdp_source_starts_one_that_also_sees_the_previous_state_and_the_time_computing_what_it_did(tmp_path):
+    trained = RL2("mdp-n10", steps_per_update=200, total_steps=200, **TINY).learn()
+    trained.save(tmp_path / "n10.pt")
+    g = torch.Generator().manual_seed(2)
+    x = torch.rand(12, 3, 17, generator=g)  # φ: one-hot state (10), action (5), reward, done
+    for flags, new in [(dict(prev_state=True), [10]), (dict(time_obs=True), [1]),
+                       (dict(prev_state=True, time_obs=True), [10, 1])]:
+        warm = RL2("mdp-n25", init_from=str(tmp_path / "n10.pt"), steps_per_update=500, total_steps=500,
+                   **flags, **TINY)
+        # the new parts enter after the one-hot state, the previous state before the time
+        wide = torch.cat([x[..., :10], *(torch.rand(12, 3, w, generator=g) for w in new), x[..., 10:]], dim=-1)
+        with torch.no_grad():
+            before = trained.policy.unroll(x, trained.policy.initial_state(3))
+            after = warm.policy.unroll(wide, warm.policy.initial_state(3))
+        for a, b in zip(before, after):
+            assert torch.allclose(a, b, atol=1e-5), flags
+    warm.learn()  # and it learns to read the new inputs
+    assert warm.policy.state_dict()["core.weight_ih_l0"][:, 10:21].abs().sum() > 0
+
+
 def test_a_wider_gru_starts_from_a_narrower_one_computing_what_it_did(source):
     trained, path = source
     wide = RL2("bandit-n100-k5", init_from=str(path), hidden=24, steps_per_update=1000, total_steps=1000,

@@ -27,6 +27,8 @@ class BanditEnv:
         self.pulls = pulls
         self.obs_dim = 2 if pulls else 1
         self.obs_shape = (self.obs_dim,)
+        # The observation's optional parts and their columns (a warm start bridges a source without them).
+        self.optional_inputs = {"time_obs": range(1, 2)} if pulls else {}
         self.tasks: BanditTasks | None = None
         self.t = 0
 

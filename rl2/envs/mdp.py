@@ -1,5 +1,5 @@
 """Batched tabular MDP env: fixed-horizon episodes from state 0, one-hot state observations (and, if
-asked, the share of the trial's steps still to come)."""
+asked, the previous state's one-hot and the share of the trial's steps still to come)."""
 
 from __future__ import annotations
 
@@ -19,19 +19,34 @@ class MDPEnv:
     With ``trial_steps`` > 0 the observation also carries the share of the trial's steps still to
     come (1 at the trial's first step, 1/trial_steps at its last), after the one-hot state: the
     value of a step depends on how many remain, which the recurrent core must otherwise count
-    itself over hundreds of steps. ``reset`` starts a trial.
+    itself over hundreds of steps.
+
+    With ``prev_state`` the observation also carries the one-hot of the state the previous action was
+    taken in (zeros at a trial's first step), after the current one: with the previous action and
+    reward beside it, one step's input holds a whole transition (s, a, r, s'), which the core would
+    otherwise have to pair with a state it carried over from the step before. At an episode's first
+    step it is the last state of the episode before, as the previous action and reward are its own.
+    Layout: one-hot state, [previous state], [time left]. ``reset`` starts a trial.
     """
 
     fixed_length = True  # every episode is exactly `horizon` steps
 
-    def __init__(self, states: int, actions: int, horizon: int, trial_steps: int = 0) -> None:
+    def __init__(self, states: int, actions: int, horizon: int, trial_steps: int = 0,
+                 prev_state: bool = False) -> None:
         self.num_states = states
         self.num_actions = actions
         self.task_parameter_dim = self.parameter_dim(states, actions)
         self.episode_length = horizon
         self.trial_steps = trial_steps
-        self.obs_dim = states + (1 if trial_steps else 0)
+        self.prev_state = prev_state
+        self.obs_dim = states * (2 if prev_state else 1) + (1 if trial_steps else 0)
         self.obs_shape = (self.obs_dim,)
+        # The observation's optional parts and their columns (a warm start bridges a source without them).
+        self.optional_inputs = {}
+        if prev_state:
+            self.optional_inputs["prev_state"] = range(states, 2 * states)
+        if trial_steps:
+            self.optional_inputs["time_obs"] = range(self.obs_dim - 1, self.obs_dim)
         self.tasks: MDPTasks | None = None
 
     @staticmethod
@@ -43,8 +58,10 @@ class MDPEnv:
         self.tasks = tasks
         device = tasks.transitions.device
         self._rows = torch.arange(tasks.batch, device=device)
-        self._eye = torch.eye(self.num_states, device=device)
+        # One-hot rows; the extra last row (zeros) encodes "no previous state" at a trial's start.
+        self._eye = torch.eye(self.num_states + 1, self.num_states, device=device)
         self.state = torch.zeros(tasks.batch, dtype=torch.long, device=device)
+        self.previous = torch.full_like(self.state, self.num_states)
         self.t = 0  # step inside the episode; the same for every task since episodes have one length
         self.trial_t = 0  # steps since reset, for the time observation
         self._parameters = torch.cat([tasks.mean_rewards.flatten(1), tasks.transitions.flatten(1)], 1)
@@ -52,6 +69,8 @@ class MDPEnv:
 
     def _observation(self) -> torch.Tensor:
         one_hot = self._eye[self.state]
+        if self.prev_state:
+            one_hot = torch.cat([one_hot, self._eye[self.previous]], dim=1)
         return with_time_left(one_hot, self.trial_t, self.trial_steps) if self.trial_steps else one_hot
 
     def task_parameters(self) -> torch.Tensor:
@@ -73,6 +92,7 @@ class MDPEnv:
         if done:
             self.t = 0
             next_state = torch.zeros_like(next_state)
+        self.previous = s
         self.state = next_state
         terminated = torch.full_like(s, done, dtype=torch.bool)
         return StepResult(obs=self._observation(), reward=reward, terminated=terminated,

@@ -26,6 +26,9 @@ class MDPConfig(TaskConfig):
     horizon: int = opt(10, "mdp: steps per episode", ge=1)
     time_obs: bool = opt(False, "mdp: the observation also carries the share of the trial's steps still to come "
                                 "(1 at the first step); the paper's agent sees none")
+    prev_state: bool = opt(False, "mdp: the observation also carries the one-hot of the state the previous action "
+                                  "was taken in, so that one step's input holds a whole transition (s, a, r, s'); "
+                                  "the paper's agent sees the current state only")
 
     @property
     def task_parameter_dim(self) -> int:
@@ -86,7 +89,8 @@ FAMILY = Family(
     name="mdp", doc="random tabular MDPs: n episodes of a fixed horizon (the paper's Table 2)", config=MDPConfig,
     tasks=lambda task, split, user: TabularMDP(states=task.states, actions=task.actions),
     env=lambda task, user: MDPEnv(states=task.states, actions=task.actions, horizon=task.horizon,
-                                  trial_steps=task.n * task.horizon if task.time_obs else 0),
+                                  trial_steps=task.n * task.horizon if task.time_obs else 0,
+                                  prev_state=task.prev_state),
     title=title, presets=PRESETS, preset_of=preset_of, key=lambda task: f"mdp-n{task.n}",
     baselines=Baselines(lambda task: list(MDP_BASELINES), run_baseline, tune_baseline),
 )
