@@ -99,14 +99,14 @@ def play_mdp(model: RL2, task, tasks, handover: int, player: str, seed: int, pla
         q = (plan_q_values("greedy", stats, DEFAULT_MDP_HPARAMS["greedy"], task.horizon, generator)
              if handed and player == "planner" else None)
         for t in range(task.horizon):
-            s = obs.argmax(-1)
+            s = obs[:, :task.states].argmax(-1)  # the one-hot state leads (--prev-state, --time-obs follow)
             action = agent.act(obs, generator, argmax=handed and player == "argmax")
             if q is not None:
                 action = greedy_actions(q[t, rows, s], generator)
             result = env.step(action, generator)
             agent.observe(action, result)
             # The env resets to state 0 at an episode's end: the last step has no next state to count.
-            next_state = result.obs.argmax(-1) if t + 1 < task.horizon else None
+            next_state = result.obs[:, :task.states].argmax(-1) if t + 1 < task.horizon else None
             stats.update(s, action, result.reward.double(), next_state)
             returns[:, episode] += result.reward
             obs = result.obs
