@@ -42,7 +42,8 @@ class RL2:
         self.config = config.validated()
         self.learner = Learner(self.config, resolve_device(self.config.machine.device), family=family)
         if warm_start and self.config.run.init_from:  # load() passes False: its weights are the checkpoint's
-            self.learner.warm_start(warm_start_weights(self.config.run.init_from)[1], self.config.run.init_from)
+            _, weights, task = warm_start_weights(self.config.run.init_from)
+            self.learner.warm_start(weights, self.config.run.init_from, task)
 
     @classmethod
     def gym(cls, make: Callable[[], Any], tasks: TaskDistribution, name: str = "gym", device: str | None = None,

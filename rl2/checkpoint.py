@@ -70,14 +70,15 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         raise CheckpointError(f"{path} cannot be decoded: {e}") from None
 
 
-def read_warm_start(path: Path) -> tuple[Path, dict[str, Any]]:
+def read_warm_start(path: Path) -> tuple[Path, dict[str, Any], dict[str, Any]]:
     """The checkpoint file a warm start from `path` (a checkpoint file, or a run directory's newest valid
-    checkpoint) reads, and its policy weights (with the normalizers' statistics)."""
+    checkpoint) reads, its policy weights (with the normalizers' statistics), and the task config it was
+    trained on (which says which optional inputs its observation held)."""
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"cannot start from {path}: it does not exist")
     file, state = read_file_or_run(path)
-    return file, state["learner"]["policy"]
+    return file, state["learner"]["policy"], state.get("config", {}).get("task", {})
 
 
 def load_file_or_run(path: Path) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import functools
 import hashlib
 import itertools
 import os
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, fields
 from types import SimpleNamespace
 
@@ -126,29 +127,35 @@ class IterationResult:
 
 
 def with_new_inputs(weights: dict[str, torch.Tensor], own: dict[str, torch.Tensor],
-                    options: dict[str, range]) -> dict[str, torch.Tensor]:
+                    options: dict[str, range], source_has: Collection[str] | None = None) -> dict[str, torch.Tensor]:
     """A source trained without some of the observation's optional parts, for a network with them.
 
     ``options``: the columns of this network's observation (the first columns of φ) that each optional
-    part it has takes (``MDPEnv.optional_inputs``: the previous state, the time left). The recurrent
-    core's input weights gain zero columns where the parts the source lacks enter (the first set of
-    parts whose widths make up the difference), so the warm-started network computes what the source
-    did until training teaches it the new inputs. Weights of any other shape are returned as they are
-    (and refused by the caller)."""
+    part it has takes (``MDPEnv.optional_inputs``: the previous state, the time left). ``source_has``: the
+    names of those parts the source's observation held, from its config. The recurrent core's input
+    weights gain zero columns where the parts the source lacks enter, so the warm-started network computes
+    what the source did until training teaches it the new inputs. Where ``source_has`` is not known, the
+    parts it lacks are the first set whose widths make up the difference (ambiguous only where two parts
+    are equally wide: the previous state and the time in an MDP of one state). Weights of any other shape
+    are returned as they are (and refused by the caller)."""
     name = "core.weight_ih_l0"  # the GRU's and the LSTM's input weights, [gates, φ]
     if name not in weights or name not in own or weights[name].dim() != 2:
         return weights
     source, width = weights[name], own[name].shape[1]
     if source.shape[0] != own[name].shape[0] or source.shape[1] >= width:
         return weights
-    for count in range(1, len(options) + 1):
-        for parts in itertools.combinations(options.values(), count):
-            new = {column for part in parts for column in part}
-            if width - len(new) == source.shape[1]:
-                kept = [column for column in range(width) if column not in new]
-                grown = source.new_zeros(source.shape[0], width)
-                grown[:, kept] = source
-                return {**weights, name: grown}
+    if source_has is None:
+        candidates = [parts for count in range(1, len(options) + 1)
+                      for parts in itertools.combinations(options.values(), count)]
+    else:
+        candidates = [tuple(part for name, part in options.items() if name not in source_has)]
+    for parts in candidates:
+        new = {column for part in parts for column in part}
+        if new and width - len(new) == source.shape[1]:
+            kept = [column for column in range(width) if column not in new]
+            grown = source.new_zeros(source.shape[0], width)
+            grown[:, kept] = source
+            return {**weights, name: grown}
     return weights
 
 
@@ -273,17 +280,20 @@ class Learner:
             episode_success=success, episode_lengths=lengths,
         )
 
-    def warm_start(self, weights: dict[str, torch.Tensor], source: str) -> None:
+    def warm_start(self, weights: dict[str, torch.Tensor], source: str, source_task: dict | None = None) -> None:
         """Starts from trained weights (a policy's ``state_dict``); the optimizer, generators and counters
         stay fresh. A source without some optional inputs, or a narrower GRU, is bridged (``with_new_inputs``,
-        ``widened_gru``); weights of any other shape are refused in one line (ConfigError) naming the first."""
+        ``widened_gru``); weights of any other shape are refused in one line (ConfigError) naming the first.
+        ``source_task``, the task config the weights were trained on, names the optional inputs they read."""
         own = self.policy.state_dict()
         # The belief head serves training alone: a source without one leaves this run's fresh head, and
         # the head of a source is dropped where this run trains none.
         weights = {name: value for name, value in weights.items() if not name.startswith("belief_head.") or name in own}
         weights.update({name: value for name, value in own.items()
                         if name.startswith("belief_head.") and name not in weights})
-        weights = with_new_inputs(weights, own, getattr(self.env, "optional_inputs", {}))
+        options = getattr(self.env, "optional_inputs", {})
+        source_has = None if source_task is None else [name for name in options if source_task.get(name)]
+        weights = with_new_inputs(weights, own, options, source_has)
         weights = widened_gru(weights, own)
         missing, extra = sorted(set(own) - set(weights)), sorted(set(weights) - set(own))
         if missing or extra:

@@ -76,6 +76,18 @@ def test_an_mdp_source_starts_one_that_also_sees_the_previous_state_and_the_time
     assert warm.policy.state_dict()["core.weight_ih_l0"][:, 10:21].abs().sum() > 0
 
 
+def test_the_source_config_names_the_inputs_it_lacks_where_their_widths_cannot(tmp_path):
+    # An MDP of one state: the previous state and the time are each one column wide, so only the source's
+    # config tells which one it lacks. Here it read the previous state, and the time is the new input.
+    one_state = dict(states=1, steps_per_update=1000, total_steps=1000, **TINY)
+    trained = RL2("mdp-n10", prev_state=True, **one_state).learn()
+    trained.save(tmp_path / "prev.pt")
+    warm = RL2("mdp-n25", init_from=str(tmp_path / "prev.pt"), prev_state=True, time_obs=True, **one_state)
+    source, grown = trained.policy.state_dict()["core.weight_ih_l0"], warm.policy.state_dict()["core.weight_ih_l0"]
+    assert torch.equal(grown[:, :2], source[:, :2]) and torch.equal(grown[:, 3:], source[:, 2:])
+    assert not grown[:, 2].any()  # φ: state, previous state, time, ...: the time's column starts at zero
+
+
 def test_a_wider_gru_starts_from_a_narrower_one_computing_what_it_did(source):
     trained, path = source
     wide = RL2("bandit-n100-k5", init_from=str(path), hidden=24, steps_per_update=1000, total_steps=1000,
