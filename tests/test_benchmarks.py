@@ -87,6 +87,16 @@ def test_handover_shares_the_first_episodes(agent, episodes):
     assert "agent for   0 episodes, then planner" in r.stdout and "over the agent's (paired" in r.stdout
 
 
+def test_loss_gradients_names_each_term_that_reaches_the_core():
+    r = script("loss_gradients.py", "zoo:mdp-n10", "--trials", "8")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "8 trials of 100 steps" in r.stdout and "belief x 3" in r.stdout and "value x 0.5" in r.stdout
+    r = script("loss_gradients.py", "zoo:bandit-n10-k5", "--trials", "8")
+    assert r.returncode == 0 and "policy" in r.stdout and "belief" not in r.stdout  # trained without it
+    r = script("loss_gradients.py", "zoo:no-such-agent")
+    assert r.returncode == 2 and "cannot load zoo:no-such-agent" in r.stderr and "Traceback" not in r.stderr
+
+
 def test_handover_refuses_other_families_in_one_line():
     r = script("handover.py", "zoo:point-nav")
     assert r.returncode == 2 and "needs a bandit or tabular-MDP one" in r.stderr and "Traceback" not in r.stderr
