@@ -25,6 +25,7 @@ import argparse
 import dataclasses
 
 import torch
+from loading import load_agent  # benchmarks/ is on the path of a script run from it
 
 from rl2 import RL2
 from rl2.baselines.bandits import make_bandit_policy
@@ -130,10 +131,7 @@ def main() -> None:
     if args.trials < 2 or args.threads < 1 or (args.n is not None and args.n < 1):
         parser.error("--trials must be at least 2 (a CI needs two), --threads and --n at least 1")
     torch.set_num_threads(args.threads)
-    try:
-        model = RL2.load(args.agent, device="cpu")
-    except (OSError, ValueError, KeyError) as error:  # no such file or zoo name, a corrupt checkpoint
-        parser.error(f"cannot load {args.agent}: {error}")
+    model = load_agent(parser, args.agent)
     task = model.config.task
     if task.family not in PLAY:
         parser.error(f"{args.agent} is a {task.family} agent; the hand-over needs a bandit or tabular-MDP one")

@@ -21,8 +21,8 @@ from __future__ import annotations
 import argparse
 
 import torch
+from loading import load_agent  # benchmarks/ is on the path of a script run from it
 
-from rl2 import RL2
 from rl2.evaluate import sample_test_tasks
 from rl2.ppo import advantages_and_returns, belief_loss, minibatch_parts, ppo_loss
 from rl2.rollout import collect_trials
@@ -43,10 +43,7 @@ def main() -> None:
     if args.trials < 0 or args.threads < 1:
         parser.error("--trials must be at least 0 (0: one update's), --threads at least 1")
     torch.set_num_threads(args.threads)
-    try:
-        model = RL2.load(args.agent, device="cpu")
-    except (OSError, ValueError, KeyError) as error:  # no such file or zoo name, a corrupt checkpoint
-        parser.error(f"cannot load {args.agent}: {error}")
+    model = load_agent(parser, args.agent)
     config, policy = model.config, model.policy
     cfg, task = config.ppo, config.task
     trials = args.trials or config.trials_per_update

@@ -15,8 +15,8 @@ import math
 
 import numpy as np
 import torch
+from loading import load_agent  # benchmarks/ is on the path of a script run from it
 
-from rl2 import RL2
 from rl2.envs.point import SparsePointNavigation
 
 
@@ -53,10 +53,7 @@ def main() -> None:
     parser.add_argument("--goals", type=int, default=60, help="goals spread evenly over the arc")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    try:
-        model = RL2.load(args.agent, device="cpu")
-    except (OSError, ValueError, KeyError) as error:  # no such file or zoo name, a corrupt checkpoint
-        parser.error(f"cannot load {args.agent}: {error}")
+    model = load_agent(parser, args.agent)
     task = model.config.task
     if task.family != "point" or not task.sparse:
         parser.error(f"{args.agent} is a {task.family} agent; the search paths need a point-nav-sparse one")
