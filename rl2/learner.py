@@ -142,7 +142,7 @@ def with_new_inputs(weights: dict[str, torch.Tensor], own: dict[str, torch.Tenso
     if name not in weights or name not in own or weights[name].dim() != 2:
         return weights
     source, width = weights[name], own[name].shape[1]
-    if source.shape[0] != own[name].shape[0] or source.shape[1] >= width:
+    if source.shape[1] >= width:  # (its rows may be fewer: a narrower GRU, widened after this by ``widened_gru``)
         return weights
     if source_has is None:
         candidates = [parts for count in range(1, len(options) + 1)

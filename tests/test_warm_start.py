@@ -104,6 +104,13 @@ def test_a_wider_gru_starts_from_a_narrower_one_computing_what_it_did(source):
     assert recurrent[:, :16, 16:].eq(0).all() and state["policy_head.weight"][:, 16:].eq(0).all()  # ... unread
     wide.learn()  # and the gradient reaches what reads them
     assert wide.policy.state_dict()["policy_head.weight"][:, 16:].abs().sum() > 0
+    timed = RL2("bandit-n100-k5", init_from=str(path), hidden=24, time_obs=True, steps_per_update=1000,
+                total_steps=1000, minibatches=2)  # wider and with the time: both bridged at once
+    x_timed = torch.cat([x[..., :1], torch.rand(30, 5, 1), x[..., 1:]], dim=-1)
+    with torch.no_grad():
+        after = timed.policy.unroll(x_timed, timed.policy.initial_state(5))
+    for a, b in zip(before, after):
+        assert torch.allclose(a, b, atol=1e-6)
     with pytest.raises(ConfigError, match=r"core.weight_ih_l0 is \[48, 8\] there, \[72, 13\] here"):  # and 10 arms
         RL2("bandit-n100-k10", init_from=str(path), hidden=24, steps_per_update=1000, total_steps=1000, minibatches=2)
     with pytest.raises(ConfigError, match=r"core.weight_ih_l0 is \[48, 8\] there, \[24, 8\] here"):  # narrower: refused
