@@ -148,7 +148,7 @@ def with_new_inputs(weights: dict[str, torch.Tensor], own: dict[str, torch.Tenso
         candidates = [parts for count in range(1, len(options) + 1)
                       for parts in itertools.combinations(options.values(), count)]
     else:
-        candidates = [tuple(part for name, part in options.items() if name not in source_has)]
+        candidates = [tuple(part for part_name, part in options.items() if part_name not in source_has)]
     for parts in candidates:
         new = {column for part in parts for column in part}
         if new and width - len(new) == source.shape[1]:
