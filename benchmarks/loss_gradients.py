@@ -24,7 +24,7 @@ import torch
 from loading import load_agent  # benchmarks/ is on the path of a script run from it
 
 from rl2.evaluate import sample_test_tasks
-from rl2.ppo import advantages_and_returns, belief_loss, minibatch_parts, ppo_loss
+from rl2.ppo import advantages_and_returns, belief_loss, minibatch_parts, minibatch_terms
 from rl2.rollout import collect_trials
 
 
@@ -59,21 +59,16 @@ def main() -> None:
     every = [p for p in policy.parameters() if p.requires_grad]
     sums: dict[str, float] = {}
     count = 0
+    labels = {"policy": "policy", "value": f"value x {cfg.vf_coef:g}", "entropy": f"entropy x {cfg.ent_coef:g}",
+              "belief": f"belief x {cfg.belief_coef:g}"}
     for mb in minibatch_parts(advantages, mask, minibatches, cfg.norm_adv, generator):
-        out, values, features = policy.replay(rollout.policy_inputs(mb.cols), policy.initial_state(len(mb.cols), "cpu"))
-        logp, entropy = policy.action_stats(out, rollout.actions[:, mb.cols])
-        value_error = (values - returns[:, mb.cols]) / policy.value_norm.std
-        terms = ppo_loss(logp, rollout.logprobs[:, mb.cols], mb.advantages, value_error, entropy, cfg.clip,
-                         cfg.vf_coef, cfg.ent_coef, mb.mask)
-        parts = {"policy": terms.policy, f"value x {cfg.vf_coef:g}": cfg.vf_coef * terms.value,
-                 f"entropy x {cfg.ent_coef:g}": -cfg.ent_coef * terms.entropy}
+        terms, features = minibatch_terms(policy, rollout, returns, mb, cfg, cfg.ent_coef)
+        parts = {"policy": terms.policy, "value": cfg.vf_coef * terms.value, "entropy": -cfg.ent_coef * terms.entropy}
         if cfg.belief_coef > 0:
-            parts[f"belief x {cfg.belief_coef:g}"] = cfg.belief_coef * belief_loss(
-                policy.belief(features), rollout.task[:, mb.cols], mb.mask)
+            parts["belief"] = cfg.belief_coef * belief_loss(policy.belief(features), rollout.task[:, mb.cols], mb.mask)
         grads = {name: flat_grad(term, core) for name, term in parts.items()}
-        value_name = f"value x {cfg.vf_coef:g}"
-        row = {name: float(g.norm()) for name, g in grads.items()}
-        row["cos(policy, value)"] = float(torch.nn.functional.cosine_similarity(grads["policy"], grads[value_name], 0))
+        row = {labels[name]: float(g.norm()) for name, g in grads.items()}
+        row["cos(policy, value)"] = float(torch.nn.functional.cosine_similarity(grads["policy"], grads["value"], 0))
         row["whole loss, all weights"] = float(flat_grad(sum(parts.values()), every).norm())
         for name, value in row.items():
             sums[name] = sums.get(name, 0.0) + value
@@ -83,10 +78,9 @@ def main() -> None:
           f"value targets' std {float(policy.value_norm.std):.2f}")
     print("gradient norm on the core's weights, mean over the minibatches:")
     for name, total in sums.items():
-        if name == "whole loss, all weights":
-            print(f"  {name:24s} {total / count:.4f}  (clipped at max_grad_norm {cfg.max_grad_norm:g})")
-        else:
-            print(f"  {name:24s} {total / count:+.4f}" if name.startswith("cos") else f"  {name:24s} {total / count:.4f}")
+        sign = "+" if name.startswith("cos") else ""
+        clip = f"  (clipped at max_grad_norm {cfg.max_grad_norm:g})" if name.startswith("whole") else ""
+        print(f"  {name:24s} {total / count:{sign}.4f}{clip}")
 
 
 if __name__ == "__main__":

@@ -214,6 +214,20 @@ def minibatch_parts(advantages: torch.Tensor, mask: torch.Tensor | None, count: 
         yield Minibatch(world.part(cols), world.part(adv, 1), None if mb_mask is None else world.part(mb_mask, 1))
 
 
+def minibatch_terms(policy: RecurrentActorCritic, rollout: Rollout, returns: torch.Tensor, mb: Minibatch,
+                    cfg: PPOConfig, ent_coef: float) -> tuple[LossTerms, torch.Tensor]:
+    """PPO's loss terms on one minibatch's trials, and the policy core's output [T, b, H] (what the
+    belief head reads)."""
+    # Whole trials replayed from the initial state reproduce collection's recurrent states.
+    state0 = policy.initial_state(len(mb.cols), rollout.inputs.device)
+    out, values, features = policy.replay(rollout.policy_inputs(mb.cols), state0)  # [T, b, A], [T, b], [T, b, H]
+    logp, entropy = policy.action_stats(out, rollout.actions[:, mb.cols])
+    value_error = (values - returns[:, mb.cols]) / policy.value_norm.std
+    terms = ppo_loss(logp, rollout.logprobs[:, mb.cols], mb.advantages, value_error, entropy, cfg.clip, cfg.vf_coef,
+                     ent_coef, mb.mask)
+    return terms, features
+
+
 def ppo_update(policy: RecurrentActorCritic, optimizer: torch.optim.Optimizer, rollout: Rollout,
                cfg: PPOConfig, minibatches: int, ent_coef: float, generator: torch.Generator,
                world: World = SINGLE) -> UpdateStats:
@@ -232,14 +246,7 @@ def ppo_update(policy: RecurrentActorCritic, optimizer: torch.optim.Optimizer, r
     for _ in range(cfg.epochs):
         sums = torch.zeros(len(STAT_NAMES), device=device)
         for mb in minibatch_parts(advantages, mask, minibatches, cfg.norm_adv, generator, world):
-            # Whole trials replayed from the initial state reproduce collection's recurrent states.
-            state0 = policy.initial_state(len(mb.cols), device)
-            # [T, b, A], [T, b], and the policy core's output [T, b, H] (what the belief head reads)
-            out, values, features = policy.replay(rollout.policy_inputs(mb.cols), state0)
-            logp, entropy = policy.action_stats(out, rollout.actions[:, mb.cols])
-            value_error = (values - returns[:, mb.cols]) / policy.value_norm.std
-            terms = ppo_loss(logp, rollout.logprobs[:, mb.cols], mb.advantages, value_error, entropy,
-                             cfg.clip, cfg.vf_coef, ent_coef, mb.mask)
+            terms, features = minibatch_terms(policy, rollout, returns, mb, cfg, ent_coef)
             loss = terms.loss
             if supervise_belief:  # the core learns to hold what the trial so far says of the task
                 belief = (gram_belief_loss(features, head.weight, head.bias, rollout.task[0, mb.cols], mb.mask)
