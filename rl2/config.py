@@ -77,6 +77,8 @@ class PolicyConfig:
     rnn: str = opt("gru", "core: recurrent (gru, lstm) or a causal transformer over the trial (transformer)",
                    choices=("gru", "lstm", "transformer"))
     hidden: int = opt(256, "recurrent state size (transformer: its width)", ge=1)
+    rnn_layers: int = opt(1, "gru, lstm: stacked recurrent layers, each reading the one below; the heads read the "
+                          "top one (1, as in the paper; the transformer's depth is attn_layers)", ge=1)
     critic: str = opt("shared", "value function: on the policy's core, or a separate recurrent core",
                       choices=("shared", "separate"))
     norm_obs: bool = opt(False, "normalize observations by their running mean and std (kept in checkpoints)")
@@ -294,6 +296,9 @@ class Config:
                               f"{self.ppo.algo} (use auto or torch)")
         if self.policy.rnn == "transformer":
             self._check_transformer()
+        if self.policy.rnn_layers > 1 and self.policy.rnn == "transformer":
+            raise ConfigError("rnn_layers stacks recurrent cores (gru, lstm); a transformer's depth is attn_layers "
+                              "(use 1)")
         if self.policy.weight_norm and self.policy.rnn == "transformer":
             raise ConfigError("weight_norm reparameterizes recurrent cores (gru, lstm); the transformer normalizes "
                               "its activations with LayerNorm instead (use false)")

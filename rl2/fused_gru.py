@@ -81,9 +81,9 @@ def load() -> str | None:
 
 
 def supports(core: nn.Module, x: torch.Tensor) -> bool:
-    """Whether the kernel can replay `core` on `x`: a one-layer unidirectional GRU with biases,
-    sequence-first, on CPU, in float32 or float64."""
-    return (isinstance(core, nn.GRU) and core.num_layers == 1 and not core.bidirectional and core.bias
+    """Whether the kernel can replay `core` on `x`: a unidirectional GRU with biases and no dropout
+    between its layers, sequence-first, on CPU, in float32 or float64."""
+    return (isinstance(core, nn.GRU) and not core.dropout and not core.bidirectional and core.bias
             and not core.batch_first and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
             and x.dim() == 3)
 
@@ -105,8 +105,13 @@ class _GRUSequence(torch.autograd.Function):
 
 
 def gru_sequence(core: nn.GRU, x: torch.Tensor, h0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """What ``core(x, h0)`` returns, x [T, B, D] and h0 [1, B, H] -> (out [T, B, H], h_T [1, B, H]),
-    computed by the fused kernel (``load()`` must have succeeded)."""
-    out = _GRUSequence.apply(x.contiguous(), h0[0].contiguous(), core.weight_ih_l0, core.weight_hh_l0,
-                             core.bias_ih_l0, core.bias_hh_l0)
-    return out, out[-1:]
+    """What ``core(x, h0)`` returns, x [T, B, D] and h0 [L, B, H] -> (out [T, B, H], h_T [L, B, H]),
+    computed by the fused kernel (``load()`` must have succeeded), one layer after the other: each
+    layer's outputs are the next one's inputs, as in torch.nn.GRU."""
+    finals = []
+    for k in range(core.num_layers):
+        x = _GRUSequence.apply(x.contiguous(), h0[k].contiguous(), getattr(core, f"weight_ih_l{k}"),
+                               getattr(core, f"weight_hh_l{k}"), getattr(core, f"bias_ih_l{k}"),
+                               getattr(core, f"bias_hh_l{k}"))
+        finals.append(x[-1])
+    return x, torch.stack(finals)

@@ -45,7 +45,8 @@ def build_policy(config: Config, device: torch.device | str = "cpu", env: TrialE
                                 gru_kernel=choose_gru_kernel(config, torch.device(device)), attn_layers=p.attn_layers,
                                 attn_heads=p.attn_heads, attn_context=p.context(config.task.trial_length),
                                 attn_sink=p.attn_sink, weight_norm=p.weight_norm,
-                                belief_dim=env.task_parameter_dim if config.ppo.belief_coef > 0 else 0).to(device)
+                                belief_dim=env.task_parameter_dim if config.ppo.belief_coef > 0 else 0,
+                                rnn_layers=p.rnn_layers).to(device)
 
 
 def fused_gru_unfit(config: Config, device: torch.device) -> str | None:
@@ -299,7 +300,8 @@ class Learner:
         if missing or extra:
             raise ConfigError(f"cannot start from {source}: another network ({(missing or extra)[0]} is "
                               f"{'not in the one there' if missing else 'not in this one'}: the core (rnn, "
-                              "attn_layers, attn_sink, weight_norm), critic, head_hidden or the normalizers differ)")
+                              "rnn_layers, attn_layers, attn_sink, weight_norm), critic, head_hidden or the "
+                              "normalizers differ)")
         for name, value in own.items():
             if weights[name].shape != value.shape:
                 raise ConfigError(f"cannot start from {source}: {name} is {list(weights[name].shape)} there, "

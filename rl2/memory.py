@@ -50,8 +50,9 @@ def core_training_floats(config: Config) -> int:
         return transformer_training_floats(config)
     gates = {"gru": 3, "lstm": 4}.get(p.rnn, 4)
     cores = 2 if p.critic == "separate" else 1
-    weights = cores * gates * p.hidden * (p.hidden + 1)  # the recurrent matrices alone
-    replay = config.ppo.steps_per_update // config.ppo.minibatches * cores * p.hidden * (gates + 1)
+    # the recurrent matrices alone (a stacked layer's input matrix is as large again)
+    weights = cores * gates * p.hidden * (p.hidden + 1) * (2 * p.rnn_layers - 1)
+    replay = config.ppo.steps_per_update // config.ppo.minibatches * cores * p.hidden * (gates + 1) * p.rnn_layers
     return 4 * weights + replay
 
 

@@ -56,6 +56,7 @@ def test_train_eval_resume_end_to_end(rl2_cmd, tmp_path):
     (["train", "--rnn", "mamba"], "rnn must be one of gru, lstm, transformer"),
     (["train", "--device", "tpu"], "device must be one of auto, cpu, cuda"),
     (["train", "--rnn", "lstm", "--gru-kernel", "fused"], "gru_kernel fused replays GRU cores under PPO"),
+    (["train", "--rnn", "transformer", "--rnn-layers", "2"], "a transformer's depth is attn_layers"),
     (["train", "--hidden", "many"], "invalid int value"),
     (["train", "--bogus-flag", "1"], "unrecognized arguments"),
     (["eval", "/no/such/run"], "does not exist"),

@@ -31,16 +31,16 @@ def _grads(core, x, h0, use_fused):
     return [out.detach(), h_n.detach(), *grads]
 
 
-@pytest.mark.parametrize("T,B,D,H", [(1, 3, 4, 8), (7, 5, 6, 16), (30, 2, 9, 33)])
+@pytest.mark.parametrize("T,B,D,H,L", [(1, 3, 4, 8, 1), (7, 5, 6, 16, 1), (30, 2, 9, 33, 1), (7, 5, 6, 16, 3)])
 @pytest.mark.parametrize("input_grad", [True, False])
-def test_matches_nn_gru_in_float64(T, B, D, H, input_grad):
+def test_matches_nn_gru_in_float64(T, B, D, H, L, input_grad):
     torch.manual_seed(T * 100 + H)
-    core = torch.nn.GRU(D, H).double()
+    core = torch.nn.GRU(D, H, num_layers=L).double()
     with torch.no_grad():  # nonzero biases, so every bias path is checked
         for p in core.parameters():
             p.normal_(0, 0.5)
     x = torch.randn(T, B, D, dtype=torch.float64, requires_grad=input_grad)
-    h0 = torch.randn(1, B, H, dtype=torch.float64, requires_grad=True)
+    h0 = torch.randn(L, B, H, dtype=torch.float64, requires_grad=True)
     assert fused_gru.supports(core, x)
     ref, got = _grads(core, x, h0, False), _grads(core, x, h0, True)
     for a, b in zip(ref, got):
@@ -62,7 +62,7 @@ def test_float32_matches_to_rounding():
 def test_unsupported_cores_and_inputs():
     x = torch.zeros(3, 2, 4)
     assert not fused_gru.supports(torch.nn.LSTM(4, 8), x)
-    assert not fused_gru.supports(torch.nn.GRU(4, 8, num_layers=2), x)
+    assert not fused_gru.supports(torch.nn.GRU(4, 8, num_layers=2, dropout=0.5), x)
     assert not fused_gru.supports(torch.nn.GRU(4, 8, batch_first=True), x)
     assert not fused_gru.supports(torch.nn.GRU(4, 8), x.half())
 

@@ -13,10 +13,13 @@ from rl2.rollout import collect_trials
 
 @pytest.mark.parametrize("rnn", ["gru", "lstm"])
 @pytest.mark.parametrize("critic", ["shared", "separate"])
-@pytest.mark.parametrize("head_hidden", [0, 8])
-def test_step_by_step_equals_unroll(rnn, critic, head_hidden):
+@pytest.mark.parametrize("head_hidden,rnn_layers", [(0, 1), (8, 1), (0, 2)])
+def test_step_by_step_equals_unroll(rnn, critic, head_hidden, rnn_layers):
     torch.manual_seed(0)
-    policy = RecurrentActorCritic(obs_dim=3, num_actions=4, rnn=rnn, hidden=16, critic=critic, head_hidden=head_hidden)
+    policy = RecurrentActorCritic(obs_dim=3, num_actions=4, rnn=rnn, hidden=16, critic=critic, head_hidden=head_hidden,
+                                  rnn_layers=rnn_layers)
+    assert policy.initial_state(5).shape == ((2 if rnn == "lstm" else 1) * rnn_layers * (1 + (critic == "separate")),
+                                            5, 16)
     x = torch.randn(6, 5, policy.input_dim)
     logits, values = policy.unroll(x, policy.initial_state(5))
     state = policy.initial_state(5)

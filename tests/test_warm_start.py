@@ -127,10 +127,12 @@ def test_another_network_is_refused_in_one_line(source, rl2_cmd, tmp_path):
         RL2("bandit-n10-k5", init_from=str(path), rnn="lstm", steps_per_update=100, total_steps=100, **TINY)
     with pytest.raises(ConfigError, match="another network .value_core.* is not in the one there"):
         RL2("bandit-n10-k5", init_from=str(path), critic="separate", steps_per_update=100, total_steps=100, **TINY)
-    with pytest.raises(ConfigError, match=r"another network \(core.blocks.* the core \(rnn, attn_layers, attn_sink, "
-                                          r"weight_norm\)"):
+    with pytest.raises(ConfigError, match=r"another network \(core.blocks.* the core \(rnn, rnn_layers, attn_layers, "
+                                          r"attn_sink, weight_norm\)"):
         RL2("bandit-n10-k5", init_from=str(path), rnn="transformer", attn_heads=2, steps_per_update=100,
             total_steps=100, **TINY)
+    with pytest.raises(ConfigError, match=r"another network \(core.bias_hh_l1 is not in the one there"):
+        RL2("bandit-n10-k5", init_from=str(path), rnn_layers=2, steps_per_update=100, total_steps=100, **TINY)
     with pytest.raises(ConfigError, match=r"another network \(core.parametrizations.* is not in the one there"):
         RL2("bandit-n10-k5", init_from=str(path), weight_norm=True, steps_per_update=100, total_steps=100, **TINY)
     r = subprocess.run([*rl2_cmd, "train", "bandit-n10-k5", "--hidden", "8", "--init-from", str(path), "--run-dir",

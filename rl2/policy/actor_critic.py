@@ -49,7 +49,8 @@ class RecurrentActorCritic(nn.Module):
                  critic: str = "shared", continuous: bool = False, norm_obs: bool = False,
                  norm_reward: bool = False, head_hidden: int = 0, gru_kernel: str = "torch", attn_layers: int = 2,
                  attn_heads: int = 4, attn_context: int = 0, attn_sink: bool = False, memoryless: bool = False,
-                 init_log_std: float = 0.0, weight_norm: bool = False, belief_dim: int = 0) -> None:
+                 init_log_std: float = 0.0, weight_norm: bool = False, belief_dim: int = 0,
+                 rnn_layers: int = 1) -> None:
         super().__init__()
         # The blind yardstick: the same network and training, but each step goes through the core from
         # the zero state with its previous action, reward and done inputs zeroed, so nothing of the
@@ -62,6 +63,7 @@ class RecurrentActorCritic(nn.Module):
         self.input_dim = self.obs_dim + num_actions + 2  # the flattened φ a step receives
         self.hidden = hidden
         self.rnn_type = rnn
+        self.rnn_layers = rnn_layers
         self.critic = critic
         self.gru_kernel = GRUKernel(gru_kernel)
         # The modules are created in this order so that a seed gives the same weights as ever.
@@ -70,8 +72,8 @@ class RecurrentActorCritic(nn.Module):
         self.value_encoder = make_encoder(self.obs_shape) if critic == "separate" else None
         core_input = self.input_dim if self.encoder is None else self.encoder.out_dim + num_actions + 2
         attn = dict(attn_layers=attn_layers, attn_heads=attn_heads, attn_context=attn_context, attn_sink=attn_sink)
-        self.core = make_core(rnn, core_input, hidden, **attn)
-        self.value_core = make_core(rnn, core_input, hidden, **attn) if critic == "separate" else None
+        self.core = make_core(rnn, core_input, hidden, rnn_layers, **attn)
+        self.value_core = make_core(rnn, core_input, hidden, rnn_layers, **attn) if critic == "separate" else None
         # Optional torsos: a tanh layer each, so the heads read a nonlinear function of the state
         # (identities without weights by default: linear heads' checkpoints stay as before).
         self.policy_torso = torso(hidden, head_hidden)
@@ -126,8 +128,9 @@ class RecurrentActorCritic(nn.Module):
                 continue
             if not isinstance(core, (nn.GRU, nn.LSTM)):
                 raise ValueError("weight_norm reparameterizes gru and lstm cores")
-            for name in ("weight_ih_l0", "weight_hh_l0"):
-                weight_norm(core, name)
+            for k in range(core.num_layers):
+                for name in (f"weight_ih_l{k}", f"weight_hh_l{k}"):
+                    weight_norm(core, name)
         for stack in (self.policy_torso, self.value_torso, self.policy_head, self.value_head):
             for layer in stack.modules():
                 if isinstance(layer, nn.Linear):
@@ -148,7 +151,8 @@ class RecurrentActorCritic(nn.Module):
 
     @property
     def layers_per_core(self) -> int:
-        return 2 if self.rnn_type == "lstm" else 1
+        """Rows of the state per core: each layer's h, and for an LSTM each layer's c after them."""
+        return (2 if self.rnn_type == "lstm" else 1) * self.rnn_layers
 
     @property
     def state_layers(self) -> int:

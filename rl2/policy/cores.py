@@ -1,7 +1,8 @@
 """Cores (GRU, LSTM or a causal transformer) and the kernel that replays a GRU where a backward pass
 follows: torch.nn.GRU, or rl2's fused C++ kernel (``rl2.fused_gru``), which reads the same parameters.
 
-The recurrent state is one tensor, [1, B, H] for a GRU and [2, B, H] (h and c stacked) for an LSTM;
+The recurrent state is one tensor, [L, B, H] for a GRU of L layers and [2L, B, H] (the layers' h, then
+their c) for an LSTM;
 a transformer's is its context, one ``KVCache`` in a tuple (so that a policy's two cores' states
 join by ``+`` as tensors join by ``cat``).
 """
@@ -15,19 +16,19 @@ from rl2 import fused_gru
 from rl2.config import ConfigError
 from rl2.policy.attention import CausalTransformer, KVCache
 
-# [1, B, H] (GRU), [2, B, H] (LSTM: h, c), or a transformer's contexts, one KVCache per core
+# [L, B, H] (GRU of L layers), [2L, B, H] (LSTM: h, c), or a transformer's contexts, one KVCache per core
 RecurrentState = torch.Tensor | tuple[KVCache, ...]
 
 GRU_KERNELS = ("torch", "fused", "auto")
 
 
-def make_core(rnn: str, input_size: int, hidden: int, attn_layers: int = 2, attn_heads: int = 4,
+def make_core(rnn: str, input_size: int, hidden: int, rnn_layers: int = 1, attn_layers: int = 2, attn_heads: int = 4,
               attn_context: int = 0, attn_sink: bool = False) -> nn.GRU | nn.LSTM | CausalTransformer:
-    """A one-layer "gru" or "lstm" core, sequence-first, or a "transformer" of width `hidden` (the
-    attn_ arguments are its own)."""
+    """A "gru" or "lstm" core of `rnn_layers` stacked layers, sequence-first, or a "transformer" of width
+    `hidden` (the attn_ arguments are its own)."""
     if rnn == "transformer":
         return CausalTransformer(input_size, hidden, attn_layers, attn_heads, attn_context, sink=attn_sink)
-    return {"gru": nn.GRU, "lstm": nn.LSTM}[rnn](input_size, hidden)
+    return {"gru": nn.GRU, "lstm": nn.LSTM}[rnn](input_size, hidden, num_layers=rnn_layers)
 
 
 def join_states(first: RecurrentState | None, second: RecurrentState | None) -> RecurrentState | None:
@@ -86,7 +87,8 @@ def run_core(core: nn.Module, x: torch.Tensor, state: RecurrentState, kernel: GR
             raise ValueError("a transformer replays whole trials from their first step: pass initial_state")
         return core(x), None
     if isinstance(core, nn.LSTM):
-        out, (h, c) = core(x, (state[0:1].contiguous(), state[1:2].contiguous()))
+        L = core.num_layers
+        out, (h, c) = core(x, (state[:L].contiguous(), state[L:].contiguous()))
         return out, torch.cat([h, c], 0)
     if torch.is_grad_enabled() and kernel.resolve(x.device) and fused_gru.supports(core, x):
         return fused_gru.gru_sequence(core, x, state)
