@@ -2,9 +2,8 @@
 follows: torch.nn.GRU, or rl2's fused C++ kernel (``rl2.fused_gru``), which reads the same parameters.
 
 The recurrent state is one tensor, [L, B, H] for a GRU of L layers and [2L, B, H] (the layers' h, then
-their c) for an LSTM;
-a transformer's is its context, one ``KVCache`` in a tuple (so that a policy's two cores' states
-join by ``+`` as tensors join by ``cat``).
+their c) for an LSTM; a transformer's is its context, one ``KVCache`` in a tuple (so that a policy's
+two cores' states join by ``+`` as tensors join by ``cat``).
 """
 
 from __future__ import annotations
