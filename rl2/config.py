@@ -296,12 +296,6 @@ class Config:
                               f"{self.ppo.algo} (use auto or torch)")
         if self.policy.rnn == "transformer":
             self._check_transformer()
-        if self.policy.rnn_layers > 1 and self.policy.rnn == "transformer":
-            raise ConfigError("rnn_layers stacks recurrent cores (gru, lstm); a transformer's depth is attn_layers "
-                              "(use 1)")
-        if self.policy.weight_norm and self.policy.rnn == "transformer":
-            raise ConfigError("weight_norm reparameterizes recurrent cores (gru, lstm); the transformer normalizes "
-                              "its activations with LayerNorm instead (use false)")
         if self.trials_per_update % self.ppo.minibatches:
             raise ConfigError(
                 f"minibatches must divide the {self.trials_per_update} trials per update, got {self.ppo.minibatches}"
@@ -324,6 +318,12 @@ class Config:
             raise ConfigError(f"the held-out tests run trials of {longest} steps, past the transformer's context of "
                               f"{context}: test on trials of the training length (mazes: --eval-episodes {self.task.n} "
                               "--large-maze-size 0) or raise --attn-context")
+        if p.rnn_layers > 1:
+            raise ConfigError("rnn_layers stacks recurrent cores (gru, lstm); a transformer's depth is attn_layers "
+                              "(use 1)")
+        if p.weight_norm:
+            raise ConfigError("weight_norm reparameterizes recurrent cores (gru, lstm); the transformer normalizes "
+                              "its activations with LayerNorm instead (use false)")
 
 
 def check_resumable(stored: Config, asked: Config) -> None:
