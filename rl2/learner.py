@@ -161,13 +161,14 @@ def with_new_inputs(weights: dict[str, torch.Tensor], own: dict[str, torch.Tenso
 
 
 def widened_gru(weights: dict[str, torch.Tensor], own: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """A GRU source of fewer units, for a wider GRU network of the same inputs and heads.
+    """A GRU source of fewer units, for a wider GRU network of the same inputs, layers and heads.
 
     The source's units keep their weights; each new unit keeps the fresh init of this network (``own``),
-    except that nothing reads it yet: the old units' recurrent weights from it, and the heads' weights
-    from it, are zero. So the widened network computes what the source did (its new units run alongside,
-    unread), and the gradient reaches their outgoing weights from the first update (a zero unit, with
-    zero weights both ways, would get none). Anything else is returned as it is (and refused by the caller).
+    except that nothing reads it yet: the old units' recurrent weights from it, the next layer's old units'
+    input weights from it, and the heads' weights from it, are zero. So the widened network computes what
+    the source did (its new units run alongside, unread), and the gradient reaches their outgoing weights
+    from the first update (a zero unit, with zero weights both ways, would get none). Anything else is
+    returned as it is (and refused by the caller).
     """
     name = "core.weight_hh_l0"
     if name not in weights or name not in own or weights[name].dim() != 2:
@@ -176,13 +177,21 @@ def widened_gru(weights: dict[str, torch.Tensor], own: dict[str, torch.Tensor]) 
     small, wide = weights[name].shape[1], own[name].shape[1]
     if gates != 3 or weights[name].shape != (3 * small, small) or small >= wide:
         return weights
+    layers = sum(1 for key in own if key.startswith("core.weight_hh_l"))
+    keys = [f"core.{kind}_l{layer}" for layer in range(layers)
+            for kind in ("weight_ih", "bias_ih", "bias_hh", "weight_hh")]
+    # Each layer's recurrent weights, and the input weights of every layer above the first, read this
+    # layer's units: [3 * units, units].
+    square = {key for key in keys if key.startswith("core.weight_hh") or (key.startswith("core.weight_ih")
+                                                                          and not key.endswith("_l0"))}
     out = dict(weights)
-    for key in ("core.weight_ih_l0", "core.bias_ih_l0", "core.bias_hh_l0", name):
-        if key not in weights or (key != name and weights[key].shape[1:] != own[key].shape[1:]):
-            return weights  # another input too: refused by the caller
+    for key in keys:
+        expected = (3 * small, small) if key in square else (3 * small, *own[key].shape[1:])
+        if key not in weights or weights[key].shape != expected:
+            return weights  # another input or depth too: refused by the caller
         grown = own[key].clone().view(3, wide, *own[key].shape[1:])
         source = weights[key].view(3, small, *weights[key].shape[1:])
-        if key == name:
+        if key in square:
             grown[:, :small, :small] = source
             grown[:, :small, small:] = 0.0  # the old units do not read the new ones (yet)
         else:
@@ -287,9 +296,11 @@ class Learner:
         ``widened_gru``); weights of any other shape are refused in one line (ConfigError) naming the first.
         ``source_task``, the task config the weights were trained on, names the optional inputs they read."""
         own = self.policy.state_dict()
-        # The belief head serves training alone: a source without one leaves this run's fresh head, and
-        # the head of a source is dropped where this run trains none.
-        weights = {name: value for name, value in weights.items() if not name.startswith("belief_head.") or name in own}
+        # The belief head serves training alone: a source without one, or with one for another target
+        # (another shape), leaves this run's fresh head, and the head of a source is dropped where this run
+        # trains none.
+        weights = {name: value for name, value in weights.items() if not name.startswith("belief_head.")
+                   or (name in own and value.shape == own[name].shape)}
         weights.update({name: value for name, value in own.items()
                         if name.startswith("belief_head.") and name not in weights})
         options = getattr(self.env, "optional_inputs", {})

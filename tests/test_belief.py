@@ -65,6 +65,34 @@ def test_a_task_config_knows_the_width_of_its_envs_task_parameters(family, value
     assert task.task_parameter_dim == {"bandit": 7, "switching": 3, "mdp": 6 * 4 * 7}.get(family, 0)
 
 
+def optimal_values_by_recursion(tasks, horizon: int) -> torch.Tensor:
+    """[H, B, S, A]: Q*(s, a) with H - t steps to go at step t, by the Bellman recursion written out."""
+    rewards, transitions = tasks.mean_rewards.double(), tasks.transitions.double()
+    q = [rewards]  # one step to go: the mean reward
+    for _ in range(horizon - 1):
+        next_value = q[-1].max(-1).values  # [B, S]
+        q.append(rewards + torch.einsum("bsan,bn->bsa", transitions, next_value))
+    return torch.stack(q[::-1])
+
+
+def test_an_mdp_reports_the_current_states_optimal_values_per_remaining_step():
+    g = torch.Generator().manual_seed(4)
+    tasks = TabularMDP(states=4, actions=3).sample(6, g)
+    env = MDPEnv(states=4, actions=3, horizon=5, belief_target="values")
+    assert env.task_parameter_dim == 3
+    assert make_task("mdp", states=4, actions=3, belief_target="values").task_parameter_dim == 3
+    q = optimal_values_by_recursion(tasks, 5)
+    env.reset(tasks)
+    rows = torch.arange(6)
+    for step in range(12):  # over an episode's end: the values restart at the first state, five steps to go
+        t = step % 5
+        values = env.task_parameters()
+        torch.testing.assert_close(values.double(), q[t, rows, env.state] / (5 - t), rtol=1e-6, atol=1e-6)
+        if t == 4:  # the last step of an episode: one step to go, the mean reward itself
+            torch.testing.assert_close(values, tasks.mean_rewards[rows, env.state])
+        env.step(torch.randint(3, (6,), generator=g), g)
+
+
 def test_recording_is_refused_where_the_env_reports_no_task():
     env, tasks = MazeEnv(5, max_episode_steps=12), MazeDistribution(5).sample(2, torch.Generator().manual_seed(1))
     policy = RecurrentActorCritic(env.obs_shape, env.num_actions, hidden=8)
@@ -143,6 +171,18 @@ def test_the_belief_head_is_trained_only_where_asked_and_warm_starts_cross_it():
     back = RL2("bandit-n10-k5", **small)
     back.learner.warm_start(supervised.policy.state_dict(), "supervised")
     assert torch.equal(back.policy.policy_head.weight, supervised.policy.policy_head.weight)
+
+def test_a_warm_start_across_belief_targets_keeps_this_runs_fresh_head():
+    small = dict(states=4, actions=3, hidden=16, head_hidden=0, steps_per_update=200, minibatches=2, total_steps=200,
+                 belief_coef=1.0)
+    source = RL2("mdp-n10", seed=1, **small)
+    values = RL2("mdp-n10", belief_target="values", seed=0, **small)
+    assert not torch.equal(values.policy.core.weight_hh_l0, source.policy.core.weight_hh_l0)
+    fresh_head = values.policy.belief_head.weight.clone()
+    values.learner.warm_start(source.policy.state_dict(), "source")
+    assert values.policy.belief_head.out_features == 3 and torch.equal(values.policy.belief_head.weight, fresh_head)
+    assert torch.equal(values.policy.core.weight_hh_l0, source.policy.core.weight_hh_l0)
+    assert values.learner.iterate().metrics()["losses/belief"] > 0
 
 
 def beta_posterior_means(actions: torch.Tensor, rewards: torch.Tensor, k: int) -> torch.Tensor:

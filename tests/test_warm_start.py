@@ -117,6 +117,23 @@ def test_a_wider_gru_starts_from_a_narrower_one_computing_what_it_did(source):
         RL2("bandit-n100-k5", init_from=str(path), hidden=8, steps_per_update=1000, total_steps=1000, minibatches=2)
 
 
+def test_a_wider_stacked_gru_starts_from_a_narrower_one_of_as_many_layers(tmp_path):
+    small = dict(steps_per_update=200, total_steps=200, minibatches=2)
+    trained = RL2("bandit-n10-k5", hidden=8, rnn_layers=2, **small).learn()
+    trained.save(tmp_path / "stacked.pt")
+    wide = RL2("bandit-n10-k5", init_from=str(tmp_path / "stacked.pt"), hidden=12, rnn_layers=2, **small)
+    x = torch.rand(20, 3, 8, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        before = trained.policy.unroll(x, trained.policy.initial_state(3))
+        after = wide.policy.unroll(x, wide.policy.initial_state(3))
+    for a, b in zip(before[:2], after[:2]):  # the action scores and values; the states differ in width
+        assert torch.allclose(a, b, atol=1e-6)
+    upper = wide.policy.state_dict()["core.weight_ih_l1"].view(3, 12, 12)  # [gate, unit, unit of layer 0 read]
+    assert upper[:, :8, 8:].eq(0).all() and upper[:, 8:].abs().sum() > 0  # old units read no new unit below
+    with pytest.raises(ConfigError, match="core.bias_hh_l2 is not in the one there"):  # two layers to three
+        RL2("bandit-n10-k5", init_from=str(tmp_path / "stacked.pt"), hidden=12, rnn_layers=3, **small)
+
+
 def test_another_network_is_refused_in_one_line(source, rl2_cmd, tmp_path):
     _, path = source
     # 10 arms: the one-hot previous action is 5 wider (3 gates x 16 units read 8 inputs there, 13 here).

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import torch
 
+from rl2.baselines.mdp import finite_horizon_q, model_backup
 from rl2.envs.base import StepResult, with_time_left
 from rl2.noise import RandomSource, rand, randn
 from rl2.tasks.mdp import MDPTasks
@@ -27,15 +28,23 @@ class MDPEnv:
     otherwise have to pair with a state it carried over from the step before. At an episode's first
     step it is the last state of the episode before, as the previous action and reward are its own.
     Layout: one-hot state, [previous state], [time left]. ``reset`` starts a trial.
+
+    ``belief_target`` picks what ``task_parameters()`` reports to belief supervision: the task's
+    ``"parameters"`` (mean rewards and transition rows), or the ``"values"`` of the current state: the
+    task's optimal action values over the episode's remaining steps, divided by their number, so that
+    they read as a reward per step. The least-squares estimate of those, given the trial so far, is
+    their posterior mean: what acting on the trial's evidence is worth, where the parameters say
+    what the evidence is.
     """
 
     fixed_length = True  # every episode is exactly `horizon` steps
 
     def __init__(self, states: int, actions: int, horizon: int, trial_steps: int = 0,
-                 prev_state: bool = False) -> None:
+                 prev_state: bool = False, belief_target: str = "parameters") -> None:
         self.num_states = states
         self.num_actions = actions
-        self.task_parameter_dim = self.parameter_dim(states, actions)
+        self.belief_target = belief_target
+        self.task_parameter_dim = self.parameter_dim(states, actions, belief_target)
         self.episode_length = horizon
         self.trial_steps = trial_steps
         self.prev_state = prev_state
@@ -50,9 +59,10 @@ class MDPEnv:
         self.tasks: MDPTasks | None = None
 
     @staticmethod
-    def parameter_dim(states: int, actions: int) -> int:
-        """F of ``task_parameters()``: S*A mean rewards, then S*A transition rows of S probabilities."""
-        return states * actions * (1 + states)
+    def parameter_dim(states: int, actions: int, belief_target: str = "parameters") -> int:
+        """F of ``task_parameters()``: S*A mean rewards, then S*A transition rows of S probabilities
+        (``"parameters"``); or the A action values of the current state (``"values"``)."""
+        return states * actions * (1 + states) if belief_target == "parameters" else actions
 
     def reset(self, tasks: MDPTasks) -> torch.Tensor:
         self.tasks = tasks
@@ -65,6 +75,11 @@ class MDPEnv:
         self.t = 0  # step inside the episode; the same for every task since episodes have one length
         self.trial_t = 0  # steps since reset, for the time observation
         self._parameters = torch.cat([tasks.mean_rewards.flatten(1), tasks.transitions.flatten(1)], 1)
+        if self.belief_target == "values":
+            q = finite_horizon_q(model_backup(tasks.transitions.double(), tasks.mean_rewards.double()),
+                                 tasks.batch, self.num_states, self.episode_length, device)
+            steps_to_go = torch.arange(self.episode_length, 0, -1, device=device, dtype=q.dtype)
+            self._values = (q / steps_to_go[:, None, None, None]).to(tasks.mean_rewards.dtype)  # [H, B, S, A]
         return self._observation()
 
     def _observation(self) -> torch.Tensor:
@@ -74,8 +89,11 @@ class MDPEnv:
         return with_time_left(one_hot, self.trial_t, self.trial_steps) if self.trial_steps else one_hot
 
     def task_parameters(self) -> torch.Tensor:
-        """The task, [B, S*A + S*A*S]: the mean reward of each (state, action), then its transition row."""
-        return self._parameters
+        """The belief target for the next step, [B, F]: the mean reward of each (state, action), then its
+        transition row; or the current state's optimal action values per remaining step."""
+        if self.belief_target == "parameters":
+            return self._parameters
+        return self._values[self.t, self._rows, self.state]  # [B, A]
 
     def step(self, actions: torch.Tensor, generator: RandomSource) -> StepResult:
         assert self.tasks is not None, "reset the env with tasks first"

@@ -29,10 +29,14 @@ class MDPConfig(TaskConfig):
     prev_state: bool = opt(False, "mdp: the observation also carries the one-hot of the state the previous action "
                                   "was taken in, so that one step's input holds a whole transition (s, a, r, s'); "
                                   "the paper's agent sees the current state only")
+    belief_target: str = opt("parameters", "mdp: what belief supervision (belief_coef) regresses: the task's "
+                                           "'parameters' (mean rewards, transition rows), the current state's "
+                                           "optimal action 'values' per remaining step of the episode",
+                             choices=("parameters", "values"))
 
     @property
     def task_parameter_dim(self) -> int:
-        return MDPEnv.parameter_dim(self.states, self.actions)
+        return MDPEnv.parameter_dim(self.states, self.actions, self.belief_target)
 
     @property
     def episode_length(self) -> int:
@@ -90,7 +94,7 @@ FAMILY = Family(
     tasks=lambda task, split, user: TabularMDP(states=task.states, actions=task.actions),
     env=lambda task, user: MDPEnv(states=task.states, actions=task.actions, horizon=task.horizon,
                                   trial_steps=task.n * task.horizon if task.time_obs else 0,
-                                  prev_state=task.prev_state),
+                                  prev_state=task.prev_state, belief_target=task.belief_target),
     title=title, presets=PRESETS, preset_of=preset_of, key=lambda task: f"mdp-n{task.n}",
     baselines=Baselines(lambda task: list(MDP_BASELINES), run_baseline, tune_baseline),
 )
