@@ -59,9 +59,9 @@ def preset(family: str, trials: int, total_steps: int, env: str | None = None) -
     # 500), so a trial is 450 steps and an update a few seconds. `trials` an update: a multiple of the
     # envs, which trials take by turns. As the MuJoCo presets otherwise, with the previous-reward input
     # normalized too (rewards run up to 10 a step), and lr 1e-3 with 4 minibatches: the setting of
-    # the one measured run (ml1-reach, 107 updates in 15 minutes: held-out success 22% an episode
-    # against 0% for random actions, no rise within the trial yet). The budgets (~1.5 h for ml1-reach
-    # at ~1,000 env steps/s, 5 h for ml10) are CPU-sized, not measured to convergence.
+    # the first measured run. The budgets (36 minutes for ml1-reach at ~2,300 env steps/s on one
+    # thread; ml10's about 5 h at ~1,000) are CPU-sized, not measured to convergence; what ml1-reach's
+    # runs measured: docs/results.md#meta-world-ml1-reach-v3.
     task = {"family": family, **({"metaworld_env": env} if env else {})}
     return {**task, "n": 3, "max_episode_steps": 150, "steps_per_update": 450 * trials, "minibatches": 4,
             "epochs": 4, "lr": 1e-3, "lam": 0.95, "ent_coef": 0.0, "hidden": 128, "norm_obs": True,
