@@ -178,20 +178,18 @@ def widened_gru(weights: dict[str, torch.Tensor], own: dict[str, torch.Tensor]) 
     if gates != 3 or weights[name].shape != (3 * small, small) or small >= wide:
         return weights
     layers = sum(1 for key in own if key.startswith("core.weight_hh_l"))
-    keys = [f"core.{kind}_l{layer}" for layer in range(layers)
-            for kind in ("weight_ih", "bias_ih", "bias_hh", "weight_hh")]
-    # Each layer's recurrent weights, and the input weights of every layer above the first, read this
-    # layer's units: [3 * units, units].
-    square = {key for key in keys if key.startswith("core.weight_hh") or (key.startswith("core.weight_ih")
-                                                                          and not key.endswith("_l0"))}
     out = dict(weights)
-    for key in keys:
-        expected = (3 * small, small) if key in square else (3 * small, *own[key].shape[1:])
+    for layer, kind in itertools.product(range(layers), ("weight_ih", "bias_ih", "bias_hh", "weight_hh")):
+        key = f"core.{kind}_l{layer}"
+        # A layer's recurrent weights, and the input weights of a layer above the first, read units: they
+        # are [3 * units, units].
+        reads_units = kind == "weight_hh" or (kind == "weight_ih" and layer > 0)
+        expected = (3 * small, small) if reads_units else (3 * small, *own[key].shape[1:])
         if key not in weights or weights[key].shape != expected:
             return weights  # another input or depth too: refused by the caller
         grown = own[key].clone().view(3, wide, *own[key].shape[1:])
         source = weights[key].view(3, small, *weights[key].shape[1:])
-        if key in square:
+        if reads_units:
             grown[:, :small, :small] = source
             grown[:, :small, small:] = 0.0  # the old units do not read the new ones (yet)
         else:

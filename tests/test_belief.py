@@ -172,6 +172,7 @@ def test_the_belief_head_is_trained_only_where_asked_and_warm_starts_cross_it():
     back.learner.warm_start(supervised.policy.state_dict(), "supervised")
     assert torch.equal(back.policy.policy_head.weight, supervised.policy.policy_head.weight)
 
+
 def test_a_warm_start_across_belief_targets_keeps_this_runs_fresh_head():
     small = dict(states=4, actions=3, hidden=16, head_hidden=0, steps_per_update=200, minibatches=2, total_steps=200,
                  belief_coef=1.0)
