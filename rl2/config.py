@@ -42,6 +42,12 @@ class TaskConfig:
     n: int = opt(10, "episodes per trial (bandits: pulls, each an episode of one step)", ge=1)
 
     @property
+    def counted_states(self) -> int:
+        """States whose one-hot leads the env's observation, which the count bonus counts visits of (a
+        bandit: its one state); 0 where the observations are not tabular and the bonus does not apply."""
+        return 0
+
+    @property
     def task_parameter_dim(self) -> int:
         """F, the width of the env's ``task_parameters()`` (the target of belief supervision); 0 where the
         env reports none."""
@@ -135,6 +141,9 @@ class PPOConfig:
                              "task's parameters (bandits: arm probabilities; MDPs: mean rewards and transitions), "
                              "whose best prediction is their posterior mean given the trial so far; training only "
                              "(0 = off)", ge=0.0)
+    count_bonus: float = opt(0.0, "exploration bonus beta / (1 + n(s, a)) added to the rewards training credits "
+                             "(bandits, MDPs; the policy still reads the true reward), n the trial's visits to the "
+                             "state and action before; beta falls linearly to 0 over the run (0 = off)", ge=0.0)
 
 
 @dataclass(frozen=True)
@@ -285,6 +294,9 @@ class Config:
         if self.ppo.reward_credit == "mean" and not self.task.mean_rewards:
             raise ConfigError(f"reward_credit mean needs an env that knows each reward's mean; the {self.task.family} "
                               "family's does not (use sampled)")
+        if self.ppo.count_bonus > 0 and not self.task.counted_states:
+            raise ConfigError(f"count_bonus counts visits to tabular states; the {self.task.family} family's "
+                              "observations are not (use 0)")
         if self.ppo.belief_coef > 0 and not self.task.task_parameter_dim:
             raise ConfigError(f"belief_coef needs an env that reports its task's parameters; the {self.task.family} "
                               "family's does not (use 0)")

@@ -11,7 +11,7 @@ import hashlib
 import itertools
 import os
 from collections.abc import Collection
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from types import SimpleNamespace
 
 import torch
@@ -19,6 +19,7 @@ import torch
 from rl2.config import Config, ConfigError, PPOConfig
 from rl2.distributed import SINGLE, World
 from rl2.envs import GymFamily, TrialEnv
+from rl2.exploration import count_bonus
 from rl2.families import family_of, make_env, make_task_distribution
 from rl2.memory import check_training_fits
 from rl2.policy import RecurrentActorCritic
@@ -246,6 +247,21 @@ class Learner:
         ent = ppo.ent_coef + (ppo.ent_coef_final - ppo.ent_coef) * p
         return lr, ent
 
+    def bonus_weight(self) -> float:
+        """β of the count bonus for the next update: ``count_bonus`` falling linearly to 0 over the run."""
+        return self.config.ppo.count_bonus * (1.0 - self.progress())
+
+    def with_count_bonus(self, rollout: Rollout) -> Rollout:
+        """The rollout whose rewards carry the count bonus, for the update alone (its statistics stay
+        the task's); the rollout itself where the bonus is off or spent."""
+        beta = self.bonus_weight()
+        if beta <= 0:
+            return rollout
+        S = self.config.task.counted_states
+        states = rollout.inputs[..., :S].argmax(-1) if S > 1 else torch.zeros_like(rollout.valid, dtype=torch.long)
+        bonus = count_bonus(states, rollout.actions, S, self.env.num_actions, beta)
+        return replace(rollout, rewards=rollout.rewards + bonus * rollout.valid)
+
     def collect(self) -> Rollout:
         """One trial on each of a batch of freshly sampled training tasks: the global batch, of
         which this rank collected its columns and received the others'."""
@@ -268,8 +284,8 @@ class Learner:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         rollout = self.collect()
-        stats = self.update_fn(self.policy, self.optimizer, rollout, self.update_settings, self.config.ppo.minibatches,
-                               ent_coef, self.rollout_generator)
+        stats = self.update_fn(self.policy, self.optimizer, self.with_count_bonus(rollout), self.update_settings,
+                               self.config.ppo.minibatches, ent_coef, self.rollout_generator)
         if self.policy.input_norm is not None:  # after the update: its epochs saw collection's statistics
             for cols in rollout.column_chunks():  # pixel rollouts: a few columns' φ in floats at a time
                 self.policy.input_norm.update(rollout.policy_inputs(cols), rollout.valid[:, cols])

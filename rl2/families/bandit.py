@@ -27,6 +27,10 @@ class BanditConfig(TaskConfig):
                                 "to come (1 at the first pull); the paper's agent sees none")
 
     @property
+    def counted_states(self) -> int:
+        return 1  # one state: the bonus counts pulls of each arm
+
+    @property
     def task_parameter_dim(self) -> int:
         return self.k  # the arms' success probabilities (those in force, where they switch)
 

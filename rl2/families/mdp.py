@@ -35,6 +35,10 @@ class MDPConfig(TaskConfig):
                              choices=("parameters", "values"))
 
     @property
+    def counted_states(self) -> int:
+        return self.states  # the observation's leading one-hot
+
+    @property
     def task_parameter_dim(self) -> int:
         return MDPEnv.parameter_dim(self.states, self.actions, self.belief_target)
 

@@ -1,0 +1,62 @@
+"""The count bonus (``count_bonus``): visits counted per trial, BEB's β / (1 + n) on the rewards the update
+credits alone, annealed to 0, and refused where observations are not tabular."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from rl2 import RL2
+from rl2.config import ConfigError
+from rl2.exploration import count_bonus, visits_before
+from rl2.presets import preset_config
+from rl2.rollout import collect_trials
+
+SMALL = dict(hidden=16, steps_per_update=200, minibatches=2, total_steps=400)
+
+
+def harmonic(m: int) -> float:
+    return sum(1.0 / j for j in range(1, m + 1))
+
+
+def test_visits_are_counted_before_each_step_and_per_trial():
+    keys = torch.tensor([[0, 2], [1, 2], [0, 2], [0, 1], [2, 2]])  # two trials (columns), five steps
+    assert visits_before(keys, 3).tolist() == [[0, 0], [0, 1], [1, 2], [2, 0], [0, 3]]
+    # A pair's bonuses over a trial sum to β times the harmonic number of its visits.
+    bonus = count_bonus(torch.zeros_like(keys), keys, 1, 3, beta=0.5)
+    assert bonus[:, 0].sum().item() == pytest.approx(0.5 * (harmonic(3) + harmonic(1) + harmonic(1)))
+    assert bonus[:, 1].sum().item() == pytest.approx(0.5 * (harmonic(4) + harmonic(1)))
+    # (state, action) pairs, not actions alone: action 1 in states 0 and 1 are two first visits.
+    assert count_bonus(torch.tensor([[0], [1]]), torch.tensor([[1], [1]]), 2, 2, beta=1.0).tolist() == [[1.0], [1.0]]
+
+
+def test_the_update_credits_the_mdp_bonus_of_the_states_the_env_was_in():
+    model = RL2("mdp-n10", states=4, actions=3, count_bonus=0.5, seed=0, **SMALL)
+    learner = model.learner
+    tasks = learner.tasks.sample(2, learner.task_generator)
+    visited = []  # the state each action was taken in, as the env knows it
+    rollout = collect_trials(learner.env, learner.policy, tasks, 10, 100, learner.rollout_generator,
+                             after_step=lambda: visited.append(learner.env.previous.clone()))
+    states = torch.stack(visited)
+    assert 1 < len(states.unique()) and states.shape == rollout.actions.shape
+    shaped = learner.with_count_bonus(rollout)
+    assert torch.allclose(shaped.rewards - rollout.rewards, count_bonus(states, rollout.actions, 4, 3, 0.5))
+    assert torch.equal(shaped.actions, rollout.actions)
+    # β falls linearly to 0 over the run, and then the rollout is left as it is.
+    learner.update = learner.config.num_updates // 2
+    assert learner.bonus_weight() == pytest.approx(0.25)
+    learner.update = learner.config.num_updates
+    assert learner.with_count_bonus(rollout) is rollout
+
+
+def test_the_bonus_moves_the_update_and_leaves_the_statistics_alone():
+    plain = RL2("bandit-n10-k5", seed=0, **SMALL).learner.iterate()
+    bonus = RL2("bandit-n10-k5", count_bonus=1.0, seed=0, **SMALL)
+    result = bonus.learner.iterate()
+    assert result.trial_return == plain.trial_return and result.episode_returns == plain.episode_returns
+    assert result.stats.value_loss != plain.stats.value_loss
+
+
+def test_the_bonus_is_refused_where_observations_are_not_tabular():
+    with pytest.raises(ConfigError, match="count_bonus counts visits to tabular states; the maze family"):
+        preset_config("maze-5x5", count_bonus=1.0)
