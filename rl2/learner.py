@@ -258,7 +258,7 @@ class Learner:
         if beta <= 0:
             return rollout
         S = self.config.task.counted_states
-        states = rollout.inputs[..., :S].argmax(-1) if S > 1 else torch.zeros_like(rollout.valid, dtype=torch.long)
+        states = rollout.inputs[..., :S].argmax(-1)  # the leading one-hot's index (a bandit's one column: 0)
         bonus = count_bonus(states, rollout.actions, S, self.env.num_actions, beta)
         return replace(rollout, rewards=rollout.rewards + bonus * rollout.valid)
 
