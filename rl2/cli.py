@@ -410,6 +410,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from rl2.train import write_report
 
+    if not args.run_dir.is_dir():  # before the output's folder, which defaults to inside it
+        raise UsageError(f"rl2: {args.run_dir} is not a run directory")
     output = args.output or args.run_dir / "report.html"
     if not output.resolve().parent.is_dir():
         raise UsageError(f"rl2 report: cannot write {output}: its folder does not exist")

@@ -135,6 +135,8 @@ def test_plot_refuses_runs_of_different_settings_and_non_runs(runs, tmp_path):
     assert r.returncode == 2 and "another setting" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     r = rl2("plot", tmp_path)
     assert r.returncode == 2 and "not an rl2 run directory" in r.stderr
+    r = rl2("report", tmp_path / "missing")  # named as the missing run, not as an unwritable report
+    assert r.returncode == 2 and "missing is not a run directory" in r.stderr
     (other / "metrics.csv").write_text("garbage\n")
     r = rl2("report", other)
     assert r.returncode == 2 and "metrics.csv" in r.stderr and "Traceback" not in r.stderr
