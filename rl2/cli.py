@@ -147,8 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--output", type=Path, default=None, help="HTML file (default RUN_DIR/report.html)")
 
     render = sub.add_parser("render", help="picture of a maze run's trial: the agent's path in each episode")
-    render.add_argument("run_dir", type=Path, help="run directory or checkpoint file of a maze run")
-    render.add_argument("--out", type=Path, default=None, help="PNG file (default RUN_DIR/trial.png)")
+    render.add_argument("run_dir", type=Path, help="run directory, checkpoint file or zoo:NAME of a maze run")
+    render.add_argument("--out", type=Path, default=None, help="PNG file (default RUN_DIR/trial.png; NAME.png for zoo:NAME)")
     render.add_argument("--trial", type=int, default=0, help="which held-out maze (default 0, the first)")
     render.add_argument("--episodes", type=int, default=None, help="episodes in the trial (default: the run's n)")
     render.add_argument("--large", action="store_true", help="a large held-out maze instead of a small one")
@@ -286,9 +286,10 @@ def cmd_render(args: argparse.Namespace) -> int:
     from rl2.evaluate import held_out_settings, sample_test_tasks
     from rl2.render import record_trial, trial_strip, write_png
 
-    if not args.run_dir.exists():
-        raise UsageError(f"rl2 render: {args.run_dir} does not exist")
-    out = args.out or (args.run_dir / "trial.png" if args.run_dir.is_dir() else args.run_dir.with_suffix(".png"))
+    zoo_name = str(args.run_dir).removeprefix(PREFIX) if str(args.run_dir).startswith(PREFIX) else None
+    _check_source(args.run_dir, "render")
+    out = args.out or (Path(f"{zoo_name}.png") if zoo_name is not None else  # the zoo stays as shipped
+                       args.run_dir / "trial.png" if args.run_dir.is_dir() else args.run_dir.with_suffix(".png"))
     if out.suffix.lower() != ".png":
         raise UsageError(f"rl2 render: --out must be a .png file, got {out}")
     if not out.resolve().parent.is_dir():
