@@ -108,3 +108,15 @@ def test_search_paths_lists_the_goals_each_episode_finds():
     assert "episode 1 reaches the goal in 100% of trials" in r.stdout and "never found: none" in r.stdout
     r = script("search_paths.py", "zoo:point-nav")
     assert r.returncode == 2 and "need a point-nav-sparse one" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_imitation_trains_toward_the_planner_and_saves_a_warm_start(tmp_path):
+    out = tmp_path / "imitating.pt"
+    r = script("imitation.py", "zoo:mdp-n10", "--iters", "2", "--batch", "8", "--eval-every", "1", "--out", str(out))
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "imitating beb" in r.stdout and r.stdout.count("held-out") == 3  # the start, then each iteration
+    from rl2 import RL2
+
+    assert RL2.load(out).config.task.n == 10  # a checkpoint that --init-from takes
+    r = script("imitation.py", "zoo:bandit-n10-k5")
+    assert r.returncode == 2 and "needs a tabular-MDP one" in r.stderr and "Traceback" not in r.stderr
