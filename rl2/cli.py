@@ -148,7 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     render = sub.add_parser("render", help="picture of a maze run's trial: the agent's path in each episode")
     render.add_argument("run_dir", type=Path, help="run directory, checkpoint file or zoo:NAME of a maze run")
-    render.add_argument("--out", type=Path, default=None, help="PNG file (default RUN_DIR/trial.png; NAME.png for zoo:NAME)")
+    render.add_argument("--out", type=Path, default=None,
+                        help="PNG file (default RUN_DIR/trial.png; NAME.png for zoo:NAME)")
     render.add_argument("--trial", type=int, default=0, help="which held-out maze (default 0, the first)")
     render.add_argument("--episodes", type=int, default=None, help="episodes in the trial (default: the run's n)")
     render.add_argument("--large", action="store_true", help="a large held-out maze instead of a small one")
