@@ -264,14 +264,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     if args.trials < 1:
         raise UsageError(f"rl2 eval: --trials must be >= 1, got {args.trials}")
-    zoo_name = str(args.run_dir).removeprefix(PREFIX) if str(args.run_dir).startswith(PREFIX) else None
     _check_source(args.run_dir, "eval")
     model = RL2.load(str(args.run_dir), device=args.device)
     check_fits(results_bytes(args.trials, model.config.task.n), f"rl2 eval: --trials {args.trials}")
     summary = model.evaluate(trials=args.trials, seed=args.seed, greedy=args.greedy).summary()
-    output = args.output or (Path(f"{zoo_name}.eval.json") if zoo_name is not None else  # the zoo stays as shipped
-                             args.run_dir / "eval.json" if args.run_dir.is_dir()
-                             else args.run_dir.with_suffix(".eval.json"))
+    output = args.output or _default_output(args.run_dir, "eval.json", ".eval.json")
     output.write_text(json.dumps(summary, indent=2) + "\n")
     print(format_eval(summary))
     print(f"written to {output}")
@@ -287,10 +284,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     from rl2.evaluate import held_out_settings, sample_test_tasks
     from rl2.render import record_trial, trial_strip, write_png
 
-    zoo_name = str(args.run_dir).removeprefix(PREFIX) if str(args.run_dir).startswith(PREFIX) else None
     _check_source(args.run_dir, "render")
-    out = args.out or (Path(f"{zoo_name}.png") if zoo_name is not None else  # the zoo stays as shipped
-                       args.run_dir / "trial.png" if args.run_dir.is_dir() else args.run_dir.with_suffix(".png"))
+    out = args.out or _default_output(args.run_dir, "trial.png", ".png")
     if out.suffix.lower() != ".png":
         raise UsageError(f"rl2 render: --out must be a .png file, got {out}")
     if not out.resolve().parent.is_dir():
@@ -315,6 +310,15 @@ def cmd_render(args: argparse.Namespace) -> int:
         print(f"episode {i}: {len(path) - 1} steps, {'reached the target' if reached else 'cut before the target'}")
     print(f"written to {out}")
     return 0
+
+
+def _default_output(source: Path, in_run: str, suffix: str) -> Path:
+    """Where `rl2 eval` or `rl2 render` writes by default: `in_run` inside a run directory, the checkpoint's
+    name with `suffix` beside it, or NAME`suffix` in the working folder for ``zoo:NAME`` (the zoo stays as
+    shipped)."""
+    if str(source).startswith(PREFIX):
+        return Path(str(source).removeprefix(PREFIX) + suffix)
+    return source / in_run if source.is_dir() else source.with_suffix(suffix)
 
 
 def _check_source(source: Path, command: str) -> None:
