@@ -50,8 +50,8 @@ class FrozenAgent:
         self.prev_reward, self.prev_done = torch.zeros(trials), torch.zeros(trials)
 
     def act(self, obs: torch.Tensor, generator: torch.Generator, argmax: bool) -> torch.Tensor:
-        x = rl2_inputs(obs, self.prev_action, self.prev_reward, self.prev_done, self.actions)
-        out, _, self.state = self.policy.step(x, self.state)
+        self.last_input = rl2_inputs(obs, self.prev_action, self.prev_reward, self.prev_done, self.actions)
+        out, _, self.state = self.policy.step(self.last_input, self.state)  # imitation.py records last_input
         return self.policy.sample(out, generator, greedy=argmax)[0]
 
     def observe(self, action: torch.Tensor, result) -> None:

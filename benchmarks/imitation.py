@@ -22,14 +22,14 @@ import time
 
 import torch
 import torch.nn.functional as F
-from loading import load_agent  # benchmarks/ is on the path of a script run from it
+from handover import FrozenAgent  # benchmarks/ is on the path of a script run from it
+from loading import load_agent
 
 from rl2 import RL2
 from rl2.baselines.mdp import DEFAULT_MDP_HPARAMS, MDP_BASELINES, MDPStats, greedy_actions, plan_q_values
 from rl2.compare import tuned_hparams
 from rl2.evaluate import mean_ci95
 from rl2.families import make_env, make_task_distribution
-from rl2.policy import rl2_inputs
 
 
 @torch.no_grad()
@@ -38,30 +38,26 @@ def labelled_trials(model: RL2, planner: str, hparams: dict[str, float], tasks, 
     """One trial on each task, each step played by the planner with probability `p_planner`, else by
     the agent. Returns the policy inputs [T, B, D], the planner's action at every step [T, B] and the
     trials' returns [B]."""
-    task, policy = model.config.task, model.policy.eval()
-    env = make_env(task)
+    task, env = model.config.task, make_env(model.config.task)
     obs = env.reset(tasks)
     B, S, A, H = obs.shape[0], task.states, task.actions, task.horizon
-    rows, stats = torch.arange(B), MDPStats.zeros(B, S, A)
-    state = policy.initial_state(B, "cpu")
-    prev_action, prev_reward, prev_done = torch.full((B,), -1, dtype=torch.long), torch.zeros(B), torch.zeros(B)
+    rows, stats, agent = torch.arange(B), MDPStats.zeros(B, S, A), FrozenAgent(model, B, A)
     inputs, labels, returns = [], [], torch.zeros(B)
     for t in range(task.n * H):
         if t % H == 0:  # the planners plan once an episode, as in their own runs
             q = plan_q_values(planner, stats, hparams, H, generator)
         s = obs[:, :S].argmax(-1)  # the one-hot state leads the observation
         label = greedy_actions(q[t % H, rows, s], generator)
-        x = rl2_inputs(obs, prev_action, prev_reward, prev_done, A)
-        out, _, state = policy.step(x, state)
-        own = policy.sample(out, generator)[0]
+        own = agent.act(obs, generator, argmax=False)
         action = torch.where(torch.rand(B, generator=generator) < p_planner, label, own)
         result = env.step(action, generator)
+        agent.observe(action, result)
         # The env resets to state 0 at an episode's end: the last step has no next state to count.
         next_state = result.obs[:, :S].argmax(-1) if (t + 1) % H else None
         stats.update(s, action, result.reward.double(), next_state)
-        inputs.append(x), labels.append(label)
+        inputs.append(agent.last_input), labels.append(label)
         returns += result.reward
-        obs, prev_action, prev_reward, prev_done = result.obs, action, result.reward, result.episode_done.float()
+        obs = result.obs
     return torch.stack(inputs), torch.stack(labels), returns
 
 
