@@ -295,7 +295,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     model = RL2.load(args.run_dir)
     task = model.config.task
     if not family_of(task).renders:
-        raise UsageError(f"rl2 render: {args.run_dir} is a {task.family} run; render draws maze runs")
+        raise UsageError(f"rl2 render: {args.run_dir} holds a {task.family!r} run; render draws maze runs")
     settings = list(held_out_settings(task).values())
     if args.large and len(settings) < 2:
         raise UsageError("rl2 render: this run has no large test mazes (large_maze_size 0, or the top-down view)")

@@ -240,7 +240,7 @@ def test_cli_train_eval_and_render_a_maze_run(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert main(["render", "zoo:mdp-n10"]) == 2  # a shipped agent is found, and refused as no maze run
-    assert "is a mdp run; render draws maze runs" in capsys.readouterr().err
+    assert "holds a 'mdp' run; render draws maze runs" in capsys.readouterr().err
 
 
 def test_trial_picture_draws_walls_start_target_and_the_path(tmp_path):
