@@ -28,7 +28,6 @@ from loading import load_agent
 from rl2 import RL2
 from rl2.baselines.mdp import DEFAULT_MDP_HPARAMS, MDP_BASELINES, MDPStats, greedy_actions, plan_q_values
 from rl2.compare import tuned_hparams
-from rl2.evaluate import mean_ci95
 from rl2.families import make_env, make_task_distribution
 
 
@@ -72,10 +71,9 @@ def imitation_loss(model: RL2, inputs: torch.Tensor, labels: torch.Tensor) -> tu
 
 def held_out(model: RL2) -> str:
     """The agent on the held-out tasks of every figure in Table 2: trial return and a few episodes."""
-    episodes = model.evaluate(trials=1000).episode_returns.double()
-    mean, ci = mean_ci95(episodes.sum(1))
-    shown = ", ".join(f"{episodes[:, i].mean():.2f}" for i in (0, 1, 2, -1))
-    return f"held-out {mean:.2f} ± {ci:.2f} (episodes 1, 2, 3 and last: {shown})"
+    summary = model.evaluate(trials=1000).summary()  # the figures `rl2 eval` prints
+    shown = ", ".join(f"{summary['episode_return_mean'][i]:.2f}" for i in (0, 1, 2, -1))
+    return f"held-out {summary['mean_trial_return']:.2f} ± {summary['ci95']:.2f} (episodes 1, 2, 3 and last: {shown})"
 
 
 def main() -> None:
