@@ -144,6 +144,9 @@ class PPOConfig:
     count_bonus: float = opt(0.0, "exploration bonus beta / (1 + n(s, a)) added to the rewards training credits "
                              "(bandits, MDPs; the policy still reads the true reward), n the trial's visits to the "
                              "state and action before; beta falls linearly to 0 over the run (0 = off)", ge=0.0)
+    explore_episodes: int = opt(0, "episodes at the start of each trial whose rewards training does not credit "
+                                "(E-RL2): they are worth only what they teach the agent for the later episodes; the "
+                                "policy still reads their rewards, and evaluation counts them (0 = off)", ge=0)
 
 
 @dataclass(frozen=True)
@@ -297,6 +300,9 @@ class Config:
         if self.ppo.count_bonus > 0 and not self.task.counted_states:
             raise ConfigError(f"count_bonus counts visits to tabular states; the {self.task.family} family's "
                               "observations are not (use 0)")
+        if self.ppo.explore_episodes >= self.task.n:
+            raise ConfigError(f"explore_episodes must leave an episode whose rewards training credits: the trial has "
+                              f"n={self.task.n}, got {self.ppo.explore_episodes}")
         if self.ppo.belief_coef > 0 and not self.task.task_parameter_dim:
             raise ConfigError(f"belief_coef needs an env that reports its task's parameters; the {self.task.family} "
                               "family's does not (use 0)")

@@ -1,9 +1,12 @@
-"""A count-based exploration bonus for tabular tasks (pure functions on a rollout's visits).
+"""Rewards that training credits in place of the task's, to push a meta-trained agent to explore
+(pure functions on a rollout's steps). The policy always reads the true reward, and statistics and
+evaluation count the true return.
 
-BEB (Kolter & Ng, 2009) adds β / (1 + n(s, a)) to the reward of the posterior-mean model, n the
-visits to (s, a) so far. Added to the rewards PPO credits (never to those the policy reads), it
-pays a meta-trained agent for trying what its trial has not tried yet; annealed to 0 it leaves the
-true objective at the end of training.
+- A count bonus: BEB (Kolter & Ng, 2009) adds β / (1 + n(s, a)) to the reward of the posterior-mean
+  model, n the visits to (s, a) so far. Added to the rewards PPO credits, it pays the agent for trying
+  what its trial has not tried yet; annealed to 0 it leaves the true objective at the end of training.
+- Exploration episodes: E-RL² (Stadie et al., 2018) credits no reward of a trial's first episodes, so
+  those episodes are worth only what they teach the agent for the later ones.
 """
 
 from __future__ import annotations
@@ -25,3 +28,15 @@ def count_bonus(states: torch.Tensor, actions: torch.Tensor, num_states: int, nu
     step t. ``states`` and ``actions`` are [T, B] long; a bandit has one state."""
     visits = visits_before(states * num_actions + actions, num_states * num_actions)
     return beta / (1.0 + visits)
+
+
+def episode_index(ends: torch.Tensor) -> torch.Tensor:
+    """[T, B] long: the index in its trial (from 0) of each step's episode, given ``ends`` [T, B] bool,
+    True at the last step of an episode; a column is one trial."""
+    ends = ends.long()
+    return ends.cumsum(0) - ends
+
+
+def without_first_episodes(rewards: torch.Tensor, ends: torch.Tensor, episodes: int) -> torch.Tensor:
+    """``rewards`` [T, B] with those of each trial's first ``episodes`` episodes set to 0."""
+    return rewards * (episode_index(ends) >= episodes)

@@ -19,7 +19,7 @@ import torch
 from rl2.config import Config, ConfigError, PPOConfig
 from rl2.distributed import SINGLE, World
 from rl2.envs import GymFamily, TrialEnv
-from rl2.exploration import count_bonus
+from rl2.exploration import count_bonus, without_first_episodes
 from rl2.families import family_of, make_env, make_task_distribution
 from rl2.memory import check_training_fits
 from rl2.policy import RecurrentActorCritic
@@ -262,6 +262,15 @@ class Learner:
         bonus = count_bonus(states, rollout.actions, S, self.env.num_actions, beta)
         return replace(rollout, rewards=rollout.rewards + bonus * rollout.valid)
 
+    def with_explore_episodes(self, rollout: Rollout) -> Rollout:
+        """The rollout whose first ``explore_episodes`` episodes of each trial earn no credited reward, for
+        the update alone; the rollout itself where there are none."""
+        episodes = self.config.ppo.explore_episodes
+        if episodes == 0:
+            return rollout
+        ends = rollout.terminated | rollout.truncated | rollout.trial_end
+        return replace(rollout, rewards=without_first_episodes(rollout.rewards, ends, episodes))
+
     def collect(self) -> Rollout:
         """One trial on each of a batch of freshly sampled training tasks: the global batch, of
         which this rank collected its columns and received the others'."""
@@ -284,7 +293,8 @@ class Learner:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         rollout = self.collect()
-        stats = self.update_fn(self.policy, self.optimizer, self.with_count_bonus(rollout), self.update_settings,
+        credited = self.with_count_bonus(self.with_explore_episodes(rollout))
+        stats = self.update_fn(self.policy, self.optimizer, credited, self.update_settings,
                                self.config.ppo.minibatches, ent_coef, self.rollout_generator)
         if self.policy.input_norm is not None:  # after the update: its epochs saw collection's statistics
             for cols in rollout.column_chunks():  # pixel rollouts: a few columns' φ in floats at a time

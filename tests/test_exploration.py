@@ -1,5 +1,6 @@
-"""The count bonus (``count_bonus``): visits counted per trial, BEB's β / (1 + n) on the rewards the update
-credits alone, annealed to 0, and refused where observations are not tabular."""
+"""Rewards the update credits in place of the task's. The count bonus (``count_bonus``): visits counted per
+trial, BEB's β / (1 + n) on the rewards the update credits alone, annealed to 0, and refused where observations
+are not tabular. Exploration episodes (``explore_episodes``): no credit for a trial's first episodes."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import torch
 
 from rl2 import RL2
 from rl2.config import ConfigError
-from rl2.exploration import count_bonus, visits_before
+from rl2.exploration import count_bonus, episode_index, visits_before, without_first_episodes
 from rl2.presets import preset_config
 from rl2.rollout import collect_trials
 
@@ -60,3 +61,33 @@ def test_the_bonus_moves_the_update_and_leaves_the_statistics_alone():
 def test_the_bonus_is_refused_where_observations_are_not_tabular():
     with pytest.raises(ConfigError, match="count_bonus counts visits to tabular states; the maze family"):
         preset_config("maze-5x5", count_bonus=1.0)
+
+
+def test_episodes_are_numbered_from_their_ends_and_the_first_ones_lose_their_rewards():
+    # Two trials: three 2-step episodes, and episodes of 1, 3 and 2 steps.
+    ends = torch.tensor([[0, 1], [1, 0], [0, 0], [1, 1], [0, 0], [1, 1]], dtype=torch.bool)
+    assert episode_index(ends).tolist() == [[0, 0], [0, 1], [1, 1], [1, 1], [2, 2], [2, 2]]
+    rewards = torch.arange(1.0, 13.0).reshape(6, 2)
+    assert without_first_episodes(rewards, ends, 1).tolist() == [[0, 0], [0, 4], [5, 6], [7, 8], [9, 10], [11, 12]]
+    assert without_first_episodes(rewards, ends, 2).tolist() == [[0, 0], [0, 0], [0, 0], [0, 0], [9, 10], [11, 12]]
+    assert torch.equal(without_first_episodes(rewards, ends, 0), rewards)
+
+
+def test_exploration_episodes_move_the_update_and_leave_the_statistics_alone():
+    plain = RL2("mdp-n10", states=4, actions=3, seed=0, **SMALL)
+    def free():
+        return RL2("mdp-n10", states=4, actions=3, explore_episodes=3, seed=0, **SMALL)
+
+    rollout = free().learner.collect()
+    credited = free().learner.with_explore_episodes(rollout)  # MDP episodes are 10 steps: the first 30 rows
+    assert credited.rewards[:30].abs().sum() == 0 and torch.equal(credited.rewards[30:], rollout.rewards[30:])
+    assert plain.learner.with_explore_episodes(rollout) is rollout
+    a, b = plain.learner.iterate(), free().learner.iterate()
+    assert a.trial_return == b.trial_return and a.episode_returns == b.episode_returns
+    assert a.stats.value_loss != b.stats.value_loss
+
+
+def test_exploration_episodes_must_leave_a_credited_episode():
+    with pytest.raises(ConfigError, match="explore_episodes must leave an episode whose rewards training credits: "
+                                          "the trial has n=10, got 10"):
+        preset_config("mdp-n10", explore_episodes=10)
