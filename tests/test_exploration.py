@@ -75,6 +75,7 @@ def test_episodes_are_numbered_from_their_ends_and_the_first_ones_lose_their_rew
 
 def test_exploration_episodes_move_the_update_and_leave_the_statistics_alone():
     plain = RL2("mdp-n10", states=4, actions=3, seed=0, **SMALL)
+
     def free():
         return RL2("mdp-n10", states=4, actions=3, explore_episodes=3, seed=0, **SMALL)
 
