@@ -30,13 +30,7 @@ def count_bonus(states: torch.Tensor, actions: torch.Tensor, num_states: int, nu
     return beta / (1.0 + visits)
 
 
-def episode_index(ends: torch.Tensor) -> torch.Tensor:
-    """[T, B] long: the index in its trial (from 0) of each step's episode, given ``ends`` [T, B] bool,
-    True at the last step of an episode; a column is one trial."""
-    ends = ends.long()
-    return ends.cumsum(0) - ends
-
-
-def without_first_episodes(rewards: torch.Tensor, ends: torch.Tensor, episodes: int) -> torch.Tensor:
-    """``rewards`` [T, B] with those of each trial's first ``episodes`` episodes set to 0."""
-    return rewards * (episode_index(ends) >= episodes)
+def without_first_episodes(rewards: torch.Tensor, episode_index: torch.Tensor, episodes: int) -> torch.Tensor:
+    """``rewards`` [T, B] with those of each trial's first ``episodes`` episodes set to 0, given each step's
+    ``episode_index`` [T, B] in its trial (``Rollout.episode_index``)."""
+    return rewards * (episode_index >= episodes)

@@ -268,8 +268,7 @@ class Learner:
         episodes = self.config.ppo.explore_episodes
         if episodes == 0:
             return rollout
-        ends = rollout.terminated | rollout.truncated | rollout.trial_end
-        return replace(rollout, rewards=without_first_episodes(rollout.rewards, ends, episodes))
+        return replace(rollout, rewards=without_first_episodes(rollout.rewards, rollout.episode_index(), episodes))
 
     def collect(self) -> Rollout:
         """One trial on each of a batch of freshly sampled training tasks: the global batch, of

@@ -66,7 +66,7 @@ class Rollout:
     def episode_returns(self, episodes: int) -> torch.Tensor:
         """Undiscounted return of each episode in the trial, [B, episodes]."""
         T, B = self.rewards.shape
-        if not self.padded and T % episodes == 0 and torch.equal(self._episode_index(), _fixed_index(T, B, episodes)):
+        if not self.padded and T % episodes == 0 and torch.equal(self.episode_index(), _fixed_index(T, B, episodes)):
             # Episodes of one fixed length: a reshape (exactly the sums of earlier versions)
             return self.rewards.reshape(episodes, T // episodes, B).sum(1).T
         return self._per_episode(self.rewards, episodes)
@@ -80,14 +80,13 @@ class Rollout:
         target reached; a Meta-World episode that succeeded at any step, as Meta-World counts it)."""
         return self._per_episode((self.success & self.valid).to(self.rewards.dtype), episodes) > 0
 
-    def _episode_index(self) -> torch.Tensor:
+    def episode_index(self) -> torch.Tensor:
         """[T, B] long: which episode of its trial each step belongs to (0-based)."""
-        done = (self.terminated | self.truncated).long()
-        return done.cumsum(0) - done
+        return episode_index(self.terminated, self.truncated)
 
     def _per_episode(self, x: torch.Tensor, episodes: int) -> torch.Tensor:
         """Sums x [T, B] over the valid steps of each episode index -> [B, episodes]."""
-        index = self._episode_index().clamp(max=episodes - 1).T  # [B, T]
+        index = self.episode_index().clamp(max=episodes - 1).T  # [B, T]
         out = torch.zeros(x.shape[1], episodes, dtype=x.dtype, device=x.device)
         return out.scatter_add_(1, index, (x * self.valid).T)
 
@@ -187,3 +186,8 @@ def collect_trials(env: TrialEnv, policy: RecurrentActorCritic, tasks: Any, epis
 def episodes_done_at(terminated: torch.Tensor, truncated: torch.Tensor) -> torch.Tensor:
     """[T, B] long: episodes ended up to and including each step."""
     return (terminated | truncated).long().cumsum(0)
+
+
+def episode_index(terminated: torch.Tensor, truncated: torch.Tensor) -> torch.Tensor:
+    """[T, B] long: the index in its trial (from 0) of each step's episode: the episodes ended before it."""
+    return episodes_done_at(terminated, truncated) - (terminated | truncated).long()

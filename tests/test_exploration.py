@@ -9,9 +9,9 @@ import torch
 
 from rl2 import RL2
 from rl2.config import ConfigError
-from rl2.exploration import count_bonus, episode_index, visits_before, without_first_episodes
+from rl2.exploration import count_bonus, visits_before, without_first_episodes
 from rl2.presets import preset_config
-from rl2.rollout import collect_trials
+from rl2.rollout import collect_trials, episode_index
 
 SMALL = dict(hidden=16, steps_per_update=200, minibatches=2, total_steps=400)
 
@@ -66,11 +66,13 @@ def test_the_bonus_is_refused_where_observations_are_not_tabular():
 def test_episodes_are_numbered_from_their_ends_and_the_first_ones_lose_their_rewards():
     # Two trials: three 2-step episodes, and episodes of 1, 3 and 2 steps.
     ends = torch.tensor([[0, 1], [1, 0], [0, 0], [1, 1], [0, 0], [1, 1]], dtype=torch.bool)
-    assert episode_index(ends).tolist() == [[0, 0], [0, 1], [1, 1], [1, 1], [2, 2], [2, 2]]
+    index = episode_index(ends, torch.zeros_like(ends))  # an end by termination or by time limit alike
+    assert index.tolist() == [[0, 0], [0, 1], [1, 1], [1, 1], [2, 2], [2, 2]]
+    assert torch.equal(episode_index(torch.zeros_like(ends), ends), index)
     rewards = torch.arange(1.0, 13.0).reshape(6, 2)
-    assert without_first_episodes(rewards, ends, 1).tolist() == [[0, 0], [0, 4], [5, 6], [7, 8], [9, 10], [11, 12]]
-    assert without_first_episodes(rewards, ends, 2).tolist() == [[0, 0], [0, 0], [0, 0], [0, 0], [9, 10], [11, 12]]
-    assert torch.equal(without_first_episodes(rewards, ends, 0), rewards)
+    assert without_first_episodes(rewards, index, 1).tolist() == [[0, 0], [0, 4], [5, 6], [7, 8], [9, 10], [11, 12]]
+    assert without_first_episodes(rewards, index, 2).tolist() == [[0, 0], [0, 0], [0, 0], [0, 0], [9, 10], [11, 12]]
+    assert torch.equal(without_first_episodes(rewards, index, 0), rewards)
 
 
 def test_exploration_episodes_move_the_update_and_leave_the_statistics_alone():
