@@ -48,8 +48,8 @@ def time_to_quality(preset: str, target: float, budget_min: float, eval_every_s:
     config = preset_config(preset, **overrides, init_from=init_from)
     learner = Learner(config, "cpu")
     if init_from:
-        _, weights, task = warm_start_weights(init_from)
-        learner.warm_start(weights, init_from, task)
+        _, weights, source_config = warm_start_weights(init_from)
+        learner.warm_start(weights, init_from, source_config)
     train_s, eval_s, best, reached = 0.0, 0.0, float("-inf"), None
     next_eval = eval_every_s
     while train_s < budget_min * 60 and learner.update < config.num_updates:

@@ -42,8 +42,8 @@ class RL2:
         self.config = config.validated()
         self.learner = Learner(self.config, resolve_device(self.config.machine.device), family=family)
         if warm_start and self.config.run.init_from:  # load() passes False: its weights are the checkpoint's
-            _, weights, task = warm_start_weights(self.config.run.init_from)
-            self.learner.warm_start(weights, self.config.run.init_from, task)
+            _, weights, source_config = warm_start_weights(self.config.run.init_from)
+            self.learner.warm_start(weights, self.config.run.init_from, source_config)
 
     @classmethod
     def gym(cls, make: Callable[[], Any], tasks: TaskDistribution, name: str = "gym", device: str | None = None,

@@ -72,13 +72,13 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
 
 def read_warm_start(path: Path) -> tuple[Path, dict[str, Any], dict[str, Any]]:
     """The checkpoint file a warm start from `path` (a checkpoint file, or a run directory's newest valid
-    checkpoint) reads, its policy weights (with the normalizers' statistics), and the task config it was
-    trained on (which says which optional inputs its observation held)."""
+    checkpoint) reads, its policy weights (with the normalizers' statistics), and the config it was trained
+    on, by section (its task and policy sections say which optional inputs its network read)."""
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"cannot start from {path}: it does not exist")
     file, state = read_file_or_run(path)
-    return file, state["learner"]["policy"], state.get("config", {}).get("task", {})
+    return file, state["learner"]["policy"], state.get("config", {})
 
 
 def load_file_or_run(path: Path) -> dict[str, Any]:

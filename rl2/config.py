@@ -104,6 +104,9 @@ class PolicyConfig:
                           "attend to (an attention sink), so that a head can attend to nothing and its weights count")
     weight_norm: bool = opt(False, "weight normalization, as in the paper: each row of the recurrent core's weights "
                             "and of the heads' is a learned length times a unit direction (gru, lstm)")
+    reward_by_action: bool = opt(False, "discrete actions: the core also reads the previous action's one-hot times the "
+                                 "previous reward, so that what each action earned enters the state linearly (the "
+                                 "paper's input holds the two side by side, whose product a core must compose itself)")
 
     def context(self, trial_length: int) -> int:
         """The transformer's context for trials of `trial_length` steps."""

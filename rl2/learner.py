@@ -37,9 +37,11 @@ def build_policy(config: Config, device: torch.device | str = "cpu", env: TrialE
     env = make_env(config.task) if env is None else env
     p = config.policy
     continuous = getattr(env, "continuous", False)
+    name = getattr(env, "name", "this env")
     if continuous and config.ppo.algo == "trpo":
-        name = getattr(env, "name", "this env")
         raise ConfigError(f"trpo steps discrete actions only; {name} has Box actions: use ppo")
+    if continuous and p.reward_by_action:
+        raise ConfigError(f"reward_by_action multiplies a discrete action's one-hot; {name} has Box actions")
     return RecurrentActorCritic(env.obs_shape, env.num_actions, p.rnn, p.hidden, p.critic, continuous=continuous,
                                 norm_obs=p.norm_obs, norm_reward=p.norm_reward, head_hidden=p.head_hidden,
                                 memoryless=p.memoryless, init_log_std=p.init_log_std,
@@ -47,7 +49,7 @@ def build_policy(config: Config, device: torch.device | str = "cpu", env: TrialE
                                 attn_heads=p.attn_heads, attn_context=p.context(config.task.trial_length),
                                 attn_sink=p.attn_sink, weight_norm=p.weight_norm,
                                 belief_dim=env.task_parameter_dim if config.ppo.belief_coef > 0 else 0,
-                                rnn_layers=p.rnn_layers).to(device)
+                                rnn_layers=p.rnn_layers, reward_by_action=p.reward_by_action).to(device)
 
 
 def fused_gru_unfit(config: Config, device: torch.device) -> str | None:
@@ -132,9 +134,10 @@ def with_new_inputs(weights: dict[str, torch.Tensor], own: dict[str, torch.Tenso
                     options: dict[str, range], source_has: Collection[str] | None = None) -> dict[str, torch.Tensor]:
     """A source trained without some of the observation's optional parts, for a network with them.
 
-    ``options``: the columns of this network's observation (the first columns of φ) that each optional
-    part it has takes (``MDPEnv.optional_inputs``: the previous state, the time left). ``source_has``: the
-    names of those parts the source's observation held, from its config. The recurrent core's input
+    ``options``: the columns of this network's core input that each optional part it has takes: parts of
+    the observation, the first columns of φ (``MDPEnv.optional_inputs``: the previous state, the time
+    left), and what the policy adds after φ (``RecurrentActorCritic.optional_inputs``). ``source_has``: the
+    names of those parts the source's network read, from its config. The recurrent core's input
     weights gain zero columns where the parts the source lacks enter, so the warm-started network computes
     what the source did until training teaches it the new inputs. Where ``source_has`` is not known, the
     parts it lacks are the first set whose widths make up the difference (ambiguous only where two parts
@@ -313,11 +316,12 @@ class Learner:
             episode_success=success, episode_lengths=lengths,
         )
 
-    def warm_start(self, weights: dict[str, torch.Tensor], source: str, source_task: dict | None = None) -> None:
+    def warm_start(self, weights: dict[str, torch.Tensor], source: str, source_config: dict | None = None) -> None:
         """Starts from trained weights (a policy's ``state_dict``); the optimizer, generators and counters
         stay fresh. A source without some optional inputs, or a narrower GRU, is bridged (``with_new_inputs``,
         ``widened_gru``); weights of any other shape are refused in one line (ConfigError) naming the first.
-        ``source_task``, the task config the weights were trained on, names the optional inputs they read."""
+        ``source_config``, the config the weights were trained on (by section), names the optional inputs
+        they read."""
         own = self.policy.state_dict()
         # The belief head serves training alone: a source without one, or with one for another target
         # (another shape), leaves this run's fresh head, and the head of a source is dropped where this run
@@ -326,8 +330,9 @@ class Learner:
                    or (name in own and value.shape == own[name].shape)}
         weights.update({name: value for name, value in own.items()
                         if name.startswith("belief_head.") and name not in weights})
-        options = getattr(self.env, "optional_inputs", {})
-        source_has = None if source_task is None else [name for name in options if source_task.get(name)]
+        options = {**getattr(self.env, "optional_inputs", {}), **self.policy.optional_inputs}
+        held = {} if source_config is None else {**source_config.get("task", {}), **source_config.get("policy", {})}
+        source_has = None if source_config is None else [name for name in options if held.get(name)]
         weights = with_new_inputs(weights, own, options, source_has)
         weights = widened_gru(weights, own)
         missing, extra = sorted(set(own) - set(weights)), sorted(set(weights) - set(own))

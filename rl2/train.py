@@ -258,8 +258,8 @@ def _start(config: Config, run_dir: Path, resume: bool, overwrite: bool, device:
     warm, source = None, None
     if config.run.init_from and not resume:  # read and checked against this network before anything is written
         warm = Learner(config, device, world)
-        source, weights, source_task = world.on_main(lambda: warm_start_source(config.run.init_from))
-        warm.warm_start(weights, config.run.init_from, source_task)
+        source, weights, source_config = world.on_main(lambda: warm_start_source(config.run.init_from))
+        warm.warm_start(weights, config.run.init_from, source_config)
     found = world.on_main(prepare)
     if world.is_main:  # told once the run is accepted: a refused warm start or resume prints one line alone
         print(f"run directory: {run_dir}" + (f" ({world.size} processes)" if world.size > 1 else ""), file=out)

@@ -91,15 +91,15 @@ def resolve(source: str | Path) -> Path:
 
 def warm_start_weights(init_from: str | Path) -> tuple[Path, dict, dict]:
     """The file a warm start from `init_from` (a run, a checkpoint or ``zoo:NAME``) reads, its policy
-    weights and the task config they were trained on."""
+    weights and the config they were trained on."""
     return read_warm_start(resolve(init_from))
 
 
 def warm_start_source(init_from: str | Path) -> tuple[dict, dict, dict]:
     """Where a warm start from `init_from` begins, for the run's record: the file it reads, with its
-    checksum; and that file's policy weights and task config."""
-    file, weights, task = warm_start_weights(init_from)
-    return {"init_from": str(init_from), "file": str(file), "sha256": sha256_of(file)}, weights, task
+    checksum; and that file's policy weights and config."""
+    file, weights, config = warm_start_weights(init_from)
+    return {"init_from": str(init_from), "file": str(file), "sha256": sha256_of(file)}, weights, config
 
 
 def zoo_origin(command: str) -> str | None:

@@ -117,6 +117,29 @@ def test_the_previous_state_observation_is_where_the_previous_action_was_taken_a
     assert paired.reset(tasks)[:, 3:6].eq(0).all()  # a new trial has no previous state
 
 
+def test_the_pair_observation_holds_the_previous_state_action_pair_and_what_it_earned():
+    tasks = TabularMDP(states=3, actions=2).sample(4, gen(8))
+    plain = MDPEnv(states=3, actions=2, horizon=2)
+    counted = make_env(MDPConfig(n=2, states=3, actions=2, horizon=2, prev_state=True, pair_obs=True, time_obs=True))
+    assert counted.obs_dim == 3 + 3 + 2 * 6 + 1
+    assert counted.optional_inputs == {"prev_state": range(3, 6), "pair_obs": range(6, 18), "time_obs": range(18, 19)}
+    first = counted.reset(tasks)
+    assert torch.equal(first[:, :3], plain.reset(tasks)) and first[:, 6:18].eq(0).all()  # none at a trial's start
+    g_plain, g_counted = gen(9), gen(9)
+    visits, earned, total = torch.zeros(4, 6), torch.zeros(4, 6), torch.zeros(4)
+    for step in range(4):  # two episodes of two steps: the pair runs across the episode's end, as the state does
+        before = plain.state.clone()
+        actions = torch.tensor([step % 2, 1, 0, 1])
+        a, b = plain.step(actions, g_plain), counted.step(actions, g_counted)
+        assert torch.equal(a.reward, b.reward) and torch.equal(b.obs[:, :3], a.obs)
+        pair = torch.nn.functional.one_hot(before * 2 + actions, 6).float()
+        assert torch.equal(b.obs[:, 6:12], pair) and torch.equal(b.obs[:, 12:18], pair * a.reward[:, None])
+        visits, earned, total = visits + b.obs[:, 6:12], earned + b.obs[:, 12:18], total + a.reward
+    # Summed over the trial, the inputs are each pair's visits and reward total.
+    assert visits.sum(1).eq(4).all() and torch.allclose(earned.sum(1), total)
+    assert counted.reset(tasks)[:, 6:18].eq(0).all()  # a new trial has no previous pair
+
+
 def test_generators_make_tasks_reproducible_and_seeds_separate_train_from_test():
     task = MDPConfig(n=2)
     a = make_task_distribution(task).sample(8, gen(7)).mean_rewards

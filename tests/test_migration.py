@@ -62,10 +62,10 @@ def test_v1_checkpoints_train_on_and_are_written_back_in_format_2(tmp_path):
     assert model.learner.env_steps == steps + 200
     path = model.save(tmp_path / "mdp.pt")
     assert path.read_bytes().startswith(b"RL2CKPT 2 ") and FORMAT_VERSION == 2
-    # fields added since (time_obs, prev_state, belief_target) are written back with their defaults
+    # fields added since (time_obs, prev_state, pair_obs, belief_target) are written back with their defaults
     assert load_checkpoint(path)["config"]["task"] == {"family": "mdp", "n": 10, "states": 10, "actions": 5,
                                                       "horizon": 10, "time_obs": False, "prev_state": False,
-                                                      "belief_target": "parameters"}
+                                                      "pair_obs": False, "belief_target": "parameters"}
 
 
 def test_a_checkpoint_of_a_newer_format_is_refused_in_one_line(tmp_path):

@@ -133,6 +133,24 @@ def test_inputs_are_zero_at_a_trial_start():
     assert x.tolist() == [[1, 0, 0, 0, 0, 0], [1, 0, 0, 1, 1, 1]]
 
 
+
+def test_reward_by_action_adds_what_the_previous_action_earned_after_phi():
+    # φ for obs [1], previous actions 2 and 0 of 3 (rewards 0.5 and -2), none at a trial start: the core also
+    # reads the action's one-hot times its reward, after φ.
+    x = rl2_inputs(torch.ones(3, 1), torch.tensor([2, 0, -1]), torch.tensor([0.5, -2.0, 0.0]),
+                   torch.zeros(3), 3)
+    policy = RecurrentActorCritic(1, 3, hidden=8, reward_by_action=True)
+    assert policy.earned(x).tolist() == [[0, 0, 0.5], [-2, 0, 0], [0, 0, 0]]
+    assert policy.core.input_size == 6 + 3 and RecurrentActorCritic(1, 3, hidden=8).core.input_size == 6
+    assert list(policy.optional_inputs["reward_by_action"]) == [6, 7, 8]
+    x_pi, x_v = policy.encode(x)
+    assert torch.equal(x_pi, torch.cat([x, policy.earned(x)], -1)) and x_v is x_pi
+
+
+def test_reward_by_action_is_refused_for_box_actions():
+    with pytest.raises(ConfigError, match="reward_by_action multiplies a discrete action's one-hot; .* Box actions"):
+        RL2("point-nav", reward_by_action=True)
+
 class CueEnv:
     """A task that only memory solves.
 

@@ -56,13 +56,35 @@ def test_a_source_without_the_time_observation_starts_one_with_it_computing_what
             **TINY)
 
 
-def test_an_mdp_source_starts_one_that_also_sees_the_previous_state_and_the_time_computing_what_it_did(tmp_path):
+def test_a_source_without_reward_by_action_starts_one_with_it_computing_what_it_did(source, tmp_path):
+    trained, path = source
+    warm = RL2("bandit-n100-k5", init_from=str(path), reward_by_action=True, time_obs=True, steps_per_update=1000,
+               total_steps=1000, **TINY)
+    # φ without the time: [1, one-hot action (5), reward, done]; the time enters after the observation's 1, and
+    # what the previous action earned (5 columns) after φ.
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(12, 7, 8, generator=g)
+    timed = torch.cat([x[..., :1], torch.rand(12, 7, 1, generator=g), x[..., 1:]], dim=-1)
+    with torch.no_grad():
+        before = trained.policy.unroll(x, trained.policy.initial_state(7))
+        after = warm.policy.unroll(timed, warm.policy.initial_state(7))
+    for a, b in zip(before, after):
+        assert torch.allclose(a, b, atol=1e-5)
+    warm.learn()  # and it learns to read the new inputs
+    assert warm.policy.state_dict()["core.weight_ih_l0"][:, 9:].abs().sum() > 0
+    warm.save(tmp_path / "earned.pt")  # the other way round drops an input: refused
+    with pytest.raises(ConfigError, match=r"core.weight_ih_l0 is \[48, 14\] there, \[48, 9\] here"):
+        RL2("bandit-n100-k5", init_from=str(tmp_path / "earned.pt"), time_obs=True, steps_per_update=200,
+            total_steps=200, **TINY)
+
+def test_an_mdp_source_starts_one_that_also_sees_the_previous_state_pair_and_time_computing_what_it_did(tmp_path):
     trained = RL2("mdp-n10", steps_per_update=200, total_steps=200, **TINY).learn()
     trained.save(tmp_path / "n10.pt")
     g = torch.Generator().manual_seed(2)
     x = torch.rand(12, 3, 17, generator=g)  # φ: one-hot state (10), action (5), reward, done
     for flags, new in [(dict(prev_state=True), [10]), (dict(time_obs=True), [1]),
-                       (dict(prev_state=True, time_obs=True), [10, 1])]:
+                       (dict(prev_state=True, time_obs=True), [10, 1]), (dict(pair_obs=True), [100]),
+                       (dict(prev_state=True, pair_obs=True, time_obs=True), [10, 100, 1])]:
         warm = RL2("mdp-n25", init_from=str(tmp_path / "n10.pt"), steps_per_update=500, total_steps=500,
                    **flags, **TINY)
         # the new parts enter after the one-hot state, the previous state before the time
@@ -73,7 +95,7 @@ def test_an_mdp_source_starts_one_that_also_sees_the_previous_state_and_the_time
         for a, b in zip(before, after):
             assert torch.allclose(a, b, atol=1e-5), flags
     warm.learn()  # and it learns to read the new inputs
-    assert warm.policy.state_dict()["core.weight_ih_l0"][:, 10:21].abs().sum() > 0
+    assert warm.policy.state_dict()["core.weight_ih_l0"][:, 10:121].abs().sum() > 0
 
 
 def test_the_source_config_names_the_inputs_it_lacks_where_their_widths_cannot(tmp_path):

@@ -1,5 +1,6 @@
 """Batched tabular MDP env: fixed-horizon episodes from state 0, one-hot state observations (and, if
-asked, the previous state's one-hot and the share of the trial's steps still to come)."""
+asked, the previous state's one-hot, the previous state-action pair's, and the share of the trial's steps
+still to come)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,12 @@ class MDPEnv:
     reward beside it, one step's input holds a whole transition (s, a, r, s'), which the core would
     otherwise have to pair with a state it carried over from the step before. At an episode's first
     step it is the last state of the episode before, as the previous action and reward are its own.
-    Layout: one-hot state, [previous state], [time left]. ``reset`` starts a trial.
+    With ``pair_obs`` it also carries the one-hot of the previous step's (state, action) pair and that
+    one-hot times the reward the pair earned (zeros at a trial's first step): the increments of each
+    pair's visit count and reward total, which a core then only has to add up, where from φ it must pair
+    a state it carried over with the action and reward that came after it.
+    Layout: one-hot state, [previous state], [previous pair, what it earned], [time left]. ``reset`` starts
+    a trial.
 
     ``belief_target`` picks what ``task_parameters()`` reports to belief supervision: the task's
     ``"parameters"`` (mean rewards and transition rows), or the ``"values"`` of the current state: the
@@ -40,7 +46,7 @@ class MDPEnv:
     fixed_length = True  # every episode is exactly `horizon` steps
 
     def __init__(self, states: int, actions: int, horizon: int, trial_steps: int = 0,
-                 prev_state: bool = False, belief_target: str = "parameters") -> None:
+                 prev_state: bool = False, belief_target: str = "parameters", pair_obs: bool = False) -> None:
         self.num_states = states
         self.num_actions = actions
         self.belief_target = belief_target
@@ -48,12 +54,17 @@ class MDPEnv:
         self.episode_length = horizon
         self.trial_steps = trial_steps
         self.prev_state = prev_state
-        self.obs_dim = states * (2 if prev_state else 1) + (1 if trial_steps else 0)
+        self.pair_obs = pair_obs
+        pairs = states * actions
+        self.obs_dim = states * (2 if prev_state else 1) + (2 * pairs if pair_obs else 0) + (1 if trial_steps else 0)
         self.obs_shape = (self.obs_dim,)
         # The observation's optional parts and their columns (a warm start bridges a source without them).
         self.optional_inputs = {}
         if prev_state:
             self.optional_inputs["prev_state"] = range(states, 2 * states)
+        if pair_obs:
+            start = states * (2 if prev_state else 1)
+            self.optional_inputs["pair_obs"] = range(start, start + 2 * pairs)
         if trial_steps:
             self.optional_inputs["time_obs"] = range(self.obs_dim - 1, self.obs_dim)
         self.tasks: MDPTasks | None = None
@@ -72,6 +83,11 @@ class MDPEnv:
         self._eye = torch.eye(self.num_states + 1, self.num_states, device=device)
         self.state = torch.zeros(tasks.batch, dtype=torch.long, device=device)
         self.previous = torch.full_like(self.state, self.num_states)
+        # The previous pair's index (the extra last row of _pair_eye, zeros: none yet) and its reward.
+        pairs = self.num_states * self.num_actions
+        self._pair_eye = torch.eye(pairs + 1, pairs, device=device)
+        self.pair = torch.full_like(self.state, pairs)
+        self.pair_reward = torch.zeros(tasks.batch, device=device)
         self.t = 0  # step inside the episode; the same for every task since episodes have one length
         self.trial_t = 0  # steps since reset, for the time observation
         self._parameters = torch.cat([tasks.mean_rewards.flatten(1), tasks.transitions.flatten(1)], 1)
@@ -86,6 +102,9 @@ class MDPEnv:
         one_hot = self._eye[self.state]
         if self.prev_state:
             one_hot = torch.cat([one_hot, self._eye[self.previous]], dim=1)
+        if self.pair_obs:
+            pair = self._pair_eye[self.pair]
+            one_hot = torch.cat([one_hot, pair, pair * self.pair_reward[:, None]], dim=1)
         return with_time_left(one_hot, self.trial_t, self.trial_steps) if self.trial_steps else one_hot
 
     def task_parameters(self) -> torch.Tensor:
@@ -111,6 +130,7 @@ class MDPEnv:
             self.t = 0
             next_state = torch.zeros_like(next_state)
         self.previous = s
+        self.pair, self.pair_reward = s * self.num_actions + actions, reward
         self.state = next_state
         terminated = torch.full_like(s, done, dtype=torch.bool)
         return StepResult(obs=self._observation(), reward=reward, terminated=terminated,

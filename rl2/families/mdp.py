@@ -29,6 +29,9 @@ class MDPConfig(TaskConfig):
     prev_state: bool = opt(False, "mdp: the observation also carries the one-hot of the state the previous action "
                                   "was taken in, so that one step's input holds a whole transition (s, a, r, s'); "
                                   "the paper's agent sees the current state only")
+    pair_obs: bool = opt(False, "mdp: the observation also carries the one-hot of the previous step's (state, "
+                                "action) pair and that one-hot times its reward, so that each pair's visits and "
+                                "reward total are sums of inputs; the paper's agent sees the current state only")
     belief_target: str = opt("parameters", "mdp: what belief supervision (belief_coef) regresses: the task's "
                                            "'parameters' (mean rewards, transition rows), the current state's "
                                            "optimal action 'values' per remaining step of the episode",
@@ -98,7 +101,8 @@ FAMILY = Family(
     tasks=lambda task, split, user: TabularMDP(states=task.states, actions=task.actions),
     env=lambda task, user: MDPEnv(states=task.states, actions=task.actions, horizon=task.horizon,
                                   trial_steps=task.n * task.horizon if task.time_obs else 0,
-                                  prev_state=task.prev_state, belief_target=task.belief_target),
+                                  prev_state=task.prev_state, belief_target=task.belief_target,
+                                  pair_obs=task.pair_obs),
     title=title, presets=PRESETS, preset_of=preset_of, key=lambda task: f"mdp-n{task.n}",
     baselines=Baselines(lambda task: list(MDP_BASELINES), run_baseline, tune_baseline),
 )

@@ -50,7 +50,7 @@ class RecurrentActorCritic(nn.Module):
                  norm_reward: bool = False, head_hidden: int = 0, gru_kernel: str = "torch", attn_layers: int = 2,
                  attn_heads: int = 4, attn_context: int = 0, attn_sink: bool = False, memoryless: bool = False,
                  init_log_std: float = 0.0, weight_norm: bool = False, belief_dim: int = 0,
-                 rnn_layers: int = 1) -> None:
+                 rnn_layers: int = 1, reward_by_action: bool = False) -> None:
         super().__init__()
         # The blind yardstick: the same network and training, but each step goes through the core from
         # the zero state with its previous action, reward and done inputs zeroed, so nothing of the
@@ -61,6 +61,7 @@ class RecurrentActorCritic(nn.Module):
         self.obs_dim = math.prod(self.obs_shape)
         self.num_actions = num_actions
         self.input_dim = self.obs_dim + num_actions + 2  # the flattened φ a step receives
+        self.reward_by_action = reward_by_action  # the core also reads a_prev's one-hot times r_prev, after φ
         self.hidden = hidden
         self.rnn_type = rnn
         self.rnn_layers = rnn_layers
@@ -71,6 +72,11 @@ class RecurrentActorCritic(nn.Module):
         self.encoder = make_encoder(self.obs_shape)
         self.value_encoder = make_encoder(self.obs_shape) if critic == "separate" else None
         core_input = self.input_dim if self.encoder is None else self.encoder.out_dim + num_actions + 2
+        # The core input's optional columns this policy adds after φ (a warm start bridges a source without them).
+        self.optional_inputs = {}
+        if reward_by_action:
+            self.optional_inputs["reward_by_action"] = range(core_input, core_input + num_actions)
+            core_input += num_actions
         attn = dict(attn_layers=attn_layers, attn_heads=attn_heads, attn_context=attn_context, attn_sink=attn_sink)
         self.core = make_core(rnn, core_input, hidden, rnn_layers, **attn)
         self.value_core = make_core(rnn, core_input, hidden, rnn_layers, **attn) if critic == "separate" else None
@@ -179,12 +185,22 @@ class RecurrentActorCritic(nn.Module):
             x = torch.cat([x[..., : self.obs_dim], torch.zeros_like(x[..., self.obs_dim :])], -1)
         if self.input_norm is not None:
             x = self.input_norm(x)
+        if self.reward_by_action:  # last, so that a warm start from a core without them adds its last columns
+            x = torch.cat([x, self.earned(x)], -1)
         if self.encoder is None:
             return x, x
         obs, extras = x[..., : self.obs_dim], x[..., self.obs_dim :]
         x_pi = torch.cat([self.encoder(obs), extras], -1)
         x_v = x_pi if self.value_encoder is None else torch.cat([self.value_encoder(obs), extras], -1)
         return x_pi, x_v
+
+    def earned(self, x: torch.Tensor) -> torch.Tensor:
+        """What the previous action earned, by action: its one-hot times the previous reward, [..., A] from
+        φ [..., input_dim]. The paper's φ holds the two side by side, and an input layer sums them: an action's
+        count and its reward total then enter the state apart, and a core must compose their product itself
+        (with its gates) to keep what each action earned. Here it is summed as it comes."""
+        action = x[..., self.obs_dim : self.obs_dim + self.num_actions]
+        return action * x[..., self.obs_dim + self.num_actions, None]
 
     def _run_core(self, x: tuple[torch.Tensor, torch.Tensor], state: RecurrentState
                   ) -> tuple[tuple[torch.Tensor, torch.Tensor], RecurrentState | None]:
