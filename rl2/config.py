@@ -297,6 +297,9 @@ class Config:
         if self.ppo.algo == "trpo" and self.task.box_actions:
             raise ConfigError(f"trpo steps discrete actions only; the {self.task.family} family has Box actions: "
                               "use ppo")
+        if self.policy.reward_by_action and self.task.box_actions:
+            raise ConfigError(f"reward_by_action multiplies a discrete action's one-hot; the {self.task.family} "
+                              "family has Box actions")
         if self.ppo.reward_credit == "mean" and not self.task.mean_rewards:
             raise ConfigError(f"reward_credit mean needs an env that knows each reward's mean; the {self.task.family} "
                               "family's does not (use sampled)")

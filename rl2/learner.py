@@ -37,7 +37,7 @@ def build_policy(config: Config, device: torch.device | str = "cpu", env: TrialE
     env = make_env(config.task) if env is None else env
     p = config.policy
     continuous = getattr(env, "continuous", False)
-    name = getattr(env, "name", "this env")
+    name = getattr(env, "name", "this env")  # the gym family's actions are known only here, from its env
     if continuous and config.ppo.algo == "trpo":
         raise ConfigError(f"trpo steps discrete actions only; {name} has Box actions: use ppo")
     if continuous and p.reward_by_action:
@@ -132,7 +132,7 @@ class IterationResult:
 
 def with_new_inputs(weights: dict[str, torch.Tensor], own: dict[str, torch.Tensor],
                     options: dict[str, range], source_has: Collection[str] | None = None) -> dict[str, torch.Tensor]:
-    """A source trained without some of the observation's optional parts, for a network with them.
+    """A source trained without some of the optional inputs, for a network with them.
 
     ``options``: the columns of this network's core input that each optional part it has takes: parts of
     the observation, the first columns of φ (``MDPEnv.optional_inputs``: the previous state, the time

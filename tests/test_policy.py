@@ -148,8 +148,8 @@ def test_reward_by_action_adds_what_the_previous_action_earned_after_phi():
 
 
 def test_reward_by_action_is_refused_for_box_actions():
-    with pytest.raises(ConfigError, match="reward_by_action multiplies a discrete action's one-hot; .* Box actions"):
-        RL2("point-nav", reward_by_action=True)
+    with pytest.raises(ConfigError, match="reward_by_action multiplies a discrete action's one-hot; the point family"):
+        RL2("point-nav", reward_by_action=True)  # refused by the config, before a run directory is made
 
 class CueEnv:
     """A task that only memory solves.
