@@ -133,7 +133,6 @@ def test_inputs_are_zero_at_a_trial_start():
     assert x.tolist() == [[1, 0, 0, 0, 0, 0], [1, 0, 0, 1, 1, 1]]
 
 
-
 def test_reward_by_action_adds_what_the_previous_action_earned_after_phi():
     # φ for obs [1], previous actions 2 and 0 of 3 (rewards 0.5 and -2), none at a trial start: the core also
     # reads the action's one-hot times its reward, after φ.
@@ -150,6 +149,7 @@ def test_reward_by_action_adds_what_the_previous_action_earned_after_phi():
 def test_reward_by_action_is_refused_for_box_actions():
     with pytest.raises(ConfigError, match="reward_by_action multiplies a discrete action's one-hot; the point family"):
         RL2("point-nav", reward_by_action=True)  # refused by the config, before a run directory is made
+
 
 class CueEnv:
     """A task that only memory solves.

@@ -77,6 +77,7 @@ def test_a_source_without_reward_by_action_starts_one_with_it_computing_what_it_
         RL2("bandit-n100-k5", init_from=str(tmp_path / "earned.pt"), time_obs=True, steps_per_update=200,
             total_steps=200, **TINY)
 
+
 def test_an_mdp_source_starts_one_that_also_sees_the_previous_state_pair_and_time_computing_what_it_did(tmp_path):
     trained = RL2("mdp-n10", steps_per_update=200, total_steps=200, **TINY).learn()
     trained.save(tmp_path / "n10.pt")
@@ -87,7 +88,7 @@ def test_an_mdp_source_starts_one_that_also_sees_the_previous_state_pair_and_tim
                        (dict(prev_state=True, pair_obs=True, time_obs=True), [10, 100, 1])]:
         warm = RL2("mdp-n25", init_from=str(tmp_path / "n10.pt"), steps_per_update=500, total_steps=500,
                    **flags, **TINY)
-        # the new parts enter after the one-hot state, the previous state before the time
+        # the new parts enter after the one-hot state: the previous state, the pair, then the time
         wide = torch.cat([x[..., :10], *(torch.rand(12, 3, w, generator=g) for w in new), x[..., 10:]], dim=-1)
         with torch.no_grad():
             before = trained.policy.unroll(x, trained.policy.initial_state(3))
