@@ -55,16 +55,15 @@ class MDPEnv:
         self.trial_steps = trial_steps
         self.prev_state = prev_state
         self.pair_obs = pair_obs
-        pairs = states * actions
-        self.obs_dim = states * (2 if prev_state else 1) + (2 * pairs if pair_obs else 0) + (1 if trial_steps else 0)
+        pairs, state_columns = states * actions, states * (2 if prev_state else 1)
+        self.obs_dim = state_columns + (2 * pairs if pair_obs else 0) + (1 if trial_steps else 0)
         self.obs_shape = (self.obs_dim,)
         # The observation's optional parts and their columns (a warm start bridges a source without them).
         self.optional_inputs = {}
         if prev_state:
             self.optional_inputs["prev_state"] = range(states, 2 * states)
         if pair_obs:
-            start = states * (2 if prev_state else 1)
-            self.optional_inputs["pair_obs"] = range(start, start + 2 * pairs)
+            self.optional_inputs["pair_obs"] = range(state_columns, state_columns + 2 * pairs)
         if trial_steps:
             self.optional_inputs["time_obs"] = range(self.obs_dim - 1, self.obs_dim)
         self.tasks: MDPTasks | None = None
